@@ -1,0 +1,47 @@
+# The two commands of the README: `make book` and `make test`.
+# Both create .venv when it is missing and install the exact pins of requirements.txt.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PARAMS ?= params/paper.yaml
+
+.PHONY: book run build test lab bench pins clean help
+
+help:
+	@echo "make book   run every notebook with papermill ($(PARAMS)) and build the HTML book"
+	@echo "make test   run the test suite"
+	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+book: run build
+
+run: $(STAMP)
+	$(BIN)/python -m replication run --params $(PARAMS)
+
+build: $(STAMP)
+	$(BIN)/python -m replication build
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name replication --display-name "Python (replication)"
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+pins: $(STAMP)
+	@echo "# Exact pins for the book and the tests (python 3.11). Regenerate with: make pins" > requirements.txt.new
+	@echo "# Ranges for the package itself are in pyproject.toml." >> requirements.txt.new
+	@$(BIN)/python -m pip freeze --exclude-editable --all | grep -v "^pip==" | grep -v -i '^replication' >> requirements.txt.new
+	@mv requirements.txt.new requirements.txt
+
+clean:
+	rm -rf book/_build book/chapters _runs

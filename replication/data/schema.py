@@ -1,0 +1,158 @@
+"""The canonical analysis panel: one row per city-year, every column with its unit.
+
+This module is the codebook in code.  ``data/README.md`` is written from the same
+table (a test keeps the two in step), the validator checks files against it and
+the simulator produces exactly these columns.
+
+Each :class:`Column` says what the column is, its unit, its role in the analysis,
+whether the default data has it from a real source or simulates it, the range of
+values that are possible (used by the validator), and for the 15 NQP indicators
+their place in the paper's Table 1 and their direction in the index.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KEY = ("city_code", "year")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    unit: str
+    role: str  # id | fact | indicator | control | mediator | threshold | policy
+    origin: str  # "real" or "simulated" in the default data; "derived" if computed from other columns
+    kind: str = "float"  # int | float | str | bool01 | year
+    lower: float | None = None
+    upper: float | None = None
+    required: bool = True
+    paper: str = ""  # the paper's own name for it
+    level1: str = ""  # Table 1 first level (indicators only)
+    level2: str = ""  # Table 1 second level
+    direction: int = 0  # +1 / -1 in the index (indicators only)
+    note: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+
+_ind = dict(role="indicator", origin="simulated", kind="float", lower=0.0)
+
+COLUMNS: tuple[Column, ...] = (
+    # --- identifiers and real facts -------------------------------------------------------
+    Column("city_code", "City code", "6-digit administrative code (GB/T 2260)", "id", "real", "int",
+           100000, 999999, paper="city", aliases=("code", "citycode", "city_id", "id")),
+    Column("year", "Year", "calendar year", "id", "real", "year", 1990, 2030, aliases=("yr", "t")),
+    Column("city_zh", "City name (Chinese)", "text", "fact", "real", "str", required=False),
+    Column("city_en", "City name (pinyin)", "text", "fact", "real", "str", required=False),
+    Column("province_zh", "Province (Chinese)", "text", "fact", "real", "str", required=False),
+    Column("province_en", "Province (pinyin)", "text", "fact", "real", "str", required=False),
+    Column("region", "Region (three belts)", "east / central / west (11/8/12 provinces)", "fact", "real", "str",
+           required=False, note="the paper's east/central/west split by province"),
+    Column("region4", "Region (NBS four regions)", "east / central / west / northeast", "fact", "real", "str",
+           required=False),
+    Column("municipality", "Municipality", "1 = Beijing, Tianjin, Shanghai, Chongqing", "fact", "real", "bool01",
+           0, 1, required=False),
+    Column("urban_core_pop_2020", "Urban-core population 2020", "persons (7th census, 城区人口)", "fact", "real",
+           "float", 0, None, required=False),
+    Column("size_class", "City size class", "State Council 2014 standard (国发〔2014〕51号)", "fact", "real", "str",
+           required=False),
+    Column("large_city", "Large city", "1 = urban-core population >= 1 million", "fact", "real", "bool01", 0, 1,
+           required=False),
+    Column("lon", "Longitude", "degrees east (city seat)", "fact", "real", "float", 70, 140, required=False),
+    Column("lat", "Latitude", "degrees north (city seat)", "fact", "real", "float", 15, 55, required=False),
+    # --- policy -------------------------------------------------------------------------
+    Column("pilot_year", "Smart-city pilot year", "first batch year (2012/2013/2014); empty if never",
+           "policy", "simulated", "year", 2000, 2030, required=True,
+           note="no open city-level list exists; the default data simulates the batches"),
+    Column("broadband_year", "Broadband China year", "first demonstration batch (2014/2015/2016); empty if never",
+           "policy", "real", "year", 2000, 2030, required=False),
+    # --- the 15 indicators of Table 1 ---------------------------------------------------
+    Column("emerging_emp", "Employees in emerging industries", "persons", paper="Number of Employees in Emerging Industries",
+           level1="Laborers", level2="Number of Employees in Emerging Industries", direction=1,
+           note="employees of listed strategic-emerging/future-industry firms, by registration city", **_ind),
+    Column("avg_wage", "Average wage", "yuan per year", paper="Individual Ability of Employees",
+           level1="Laborers", level2="Individual Ability of Employees", direction=1,
+           note="average salary of on-the-job employees", **_ind),
+    Column("college_students", "College students", "persons", paper="Educational Structure of Human Resources",
+           level1="Laborers", level2="Educational Structure of Human Resources", direction=1,
+           note="undergraduate and junior-college students in school", **_ind),
+    Column("mobile_users", "Mobile phone users", "10,000 subscribers", paper="Infrastructure (mobile)",
+           level1="Means of Labor", level2="Infrastructure", direction=1, **_ind),
+    Column("internet_per100", "Internet users per 100 people", "subscribers per 100 persons",
+           paper="Infrastructure (internet)", level1="Means of Labor", level2="Infrastructure", direction=1, **_ind),
+    Column("robot_density", "Robot installation density", "robots per 10,000 employees",
+           paper="Future Development", level1="Means of Labor", level2="Future Development", direction=1, **_ind),
+    Column("patents", "Patent applications", "applications", paper="Scientific and Technological Innovation (patents)",
+           level1="Means of Labor", level2="Scientific and Technological Innovation", direction=1, **_ind),
+    Column("rd_fiscal_share", "R&D expenditure / fiscal expenditure", "share (0-1)",
+           paper="Scientific and Technological Innovation (R&D)", level1="Means of Labor",
+           level2="Scientific and Technological Innovation", direction=1, upper=1.0,
+           **{k: v for k, v in _ind.items()}),
+    Column("waste_harmless_rate", "Harmless treatment of domestic waste", "percent (0-100)",
+           paper="Green Environmental Protection (waste)", level1="Means of Labor",
+           level2="Green Environmental Protection", direction=1, upper=100.0, **_ind),
+    Column("sewage_treatment_rate", "Centralised sewage treatment", "percent (0-100)",
+           paper="Green Environmental Protection (sewage)", level1="Means of Labor",
+           level2="Green Environmental Protection", direction=1, upper=100.0, **_ind),
+    Column("solid_waste_use_rate", "Use of general industrial solid waste", "percent (0-100)",
+           paper="Comprehensive utilization rate of general industrial solid waste", level1="Objects of Labor",
+           level2="Green Environmental Protection", direction=1, upper=100.0, **_ind),
+    Column("telecom_volume", "Telecommunications business volume", "10,000 yuan",
+           paper="Total volume of telecommunications business", level1="Objects of Labor",
+           level2="Industrial Development", direction=1, **_ind),
+    Column("industry_va_share", "Industrial value added / GRP", "share (0-1)",
+           paper="Ratio of industrial added value to GRP", level1="Objects of Labor",
+           level2="Industrial Development", direction=1, upper=1.0,
+           note="same definition as the control loi; the default data uses the same series", **_ind),
+    Column("ai_firms", "Artificial-intelligence enterprises", "enterprises", paper="Number of AI enterprises",
+           level1="Objects of Labor", level2="Data Elements", direction=1, **_ind),
+    Column("data_use_index", "Utilisation of data elements", "index (0-100)", paper="Utilization level of data elements",
+           level1="Objects of Labor", level2="Data Elements", direction=1, upper=100.0, **_ind),
+    # --- controls -----------------------------------------------------------------------
+    Column("pd", "Population density", "100 persons per km2", "control", "simulated", lower=0.0, paper="Pd"),
+    Column("pergdp", "GDP per capita", "10,000 yuan per person", "control", "simulated", lower=0.0, paper="Pergdp"),
+    Column("urb", "Urbanisation", "urban population / total population (0-1)", "control", "simulated",
+           lower=0.0, upper=1.0, paper="Urb"),
+    Column("gov", "Government intervention", "general fiscal expenditure / GDP (0-1)", "control", "simulated",
+           lower=0.0, upper=1.5, paper="Gov"),
+    Column("loi", "Industrialisation", "industrial value added / GDP (0-1)", "control", "simulated",
+           lower=0.0, upper=1.0, paper="Loi"),
+    # --- mediators and threshold variable -----------------------------------------------
+    Column("hc", "Human capital", "college students / year-end population (0-1)", "mediator", "simulated",
+           lower=0.0, upper=1.0, paper="Level of human capital"),
+    Column("st", "Science and technology", "S&T expenditure, 100 million yuan", "mediator", "simulated",
+           lower=0.0, paper="The level of science and technology"),
+    Column("isu", "Industrial-structure upgrading", "tertiary VA / secondary VA (ratio)", "threshold",
+           "simulated", lower=0.0, upper=50.0, paper="LQ"),
+)
+
+BY_NAME = {c.name: c for c in COLUMNS}
+INDICATORS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.role == "indicator")
+CONTROLS: tuple[str, ...] = ("pd", "pergdp", "urb", "gov", "loi")
+MEDIATORS: tuple[str, ...] = ("hc", "st")
+THRESHOLD = "isu"
+REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
+NUMERIC: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.kind in ("int", "float", "year", "bool01"))
+# Columns the loader computes; a file may carry them but they are recomputed and checked.
+DERIVED = {
+    "treat": "1 if the city is ever a smart-city pilot in the panel",
+    "did": "1 from the pilot year on (Treat x Post), else 0",
+    "broadband": "1 from the Broadband China year on, else 0",
+}
+
+assert len(INDICATORS) == 15, "Table 1 has 15 indicators"
+
+
+def codebook_rows() -> list[dict]:
+    """The codebook as a list of dicts (for the README table and the book)."""
+    rows = [
+        {"column": c.name, "label": c.label, "unit": c.unit, "role": c.role,
+         "default data": c.origin, "required": "yes" if c.required else "no",
+         "index direction": {1: "+", -1: "-"}.get(c.direction, ""),
+         "paper": c.paper, "note": c.note}
+        for c in COLUMNS
+    ]
+    rows += [{"column": k, "label": k, "unit": "0/1", "role": "derived", "default data": "derived",
+              "required": "no", "index direction": "", "paper": "did" if k == "did" else "", "note": v}
+             for k, v in DERIVED.items()]
+    return rows

@@ -1,0 +1,229 @@
+"""Execute the notebooks with papermill and build the book, atomically.
+
+``run_notebooks`` validates every parameter against the notebook's ``parameters``
+cell *before* anything runs (papermill itself accepts any name), executes the
+notebooks in parallel into a staging folder, and only when all succeeded swaps the
+staging folder in for ``book/chapters/``.  A failing notebook is kept in
+``_runs/failed/`` with its traceback, and the message names the notebook and cell;
+the previous chapters are left untouched.  ``build_book`` renders into a temporary
+folder and swaps it in for ``book/_build`` the same way.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import yaml
+
+from ._paths import BOOK_DIR, NOTEBOOK_DIR, PROJECT_ROOT
+
+CHAPTERS = BOOK_DIR / "chapters"
+FAILED = PROJECT_ROOT / "_runs" / "failed"
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,),
+          "dict": (dict,), "tuple": (list, tuple)}
+
+
+class RunError(RuntimeError):
+    pass
+
+
+def notebooks() -> list[Path]:
+    return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def declared_parameters(nb: Path) -> dict[str, dict]:
+    """Parameters of a notebook's ``parameters`` cell: name -> {type, default, help}."""
+    import papermill as pm
+
+    return pm.inspect_notebook(str(nb))
+
+
+def _select(only: list[str] | None) -> list[Path]:
+    nbs = notebooks()
+    if not only:
+        return nbs
+    out = []
+    for key in only:
+        hit = [p for p in nbs if p.stem == key or p.stem.split("_")[0] == key.zfill(2) or p.name == key]
+        if not hit:
+            raise RunError(f"--only {key}: no such notebook; have {[p.stem for p in nbs]}")
+        out += [h for h in hit if h not in out]
+    return out
+
+
+def resolve_parameters(params_file: str | Path | None, nbs: list[Path], overrides: list[str] | None = None
+                       ) -> dict[str, dict]:
+    """Parameters per notebook from a YAML file and ``name=value`` overrides, checked.
+
+    File layout: a ``defaults:`` mapping applies to every notebook that declares the
+    name; a mapping under a notebook's stem (``03_baseline:``) or number (``"03":``)
+    applies to that notebook only.  A name no selected notebook declares, or a value
+    of the wrong type, is an error naming the notebook and the parameter.
+    """
+    spec = {}
+    if params_file:
+        path = Path(params_file)
+        if not path.is_absolute():
+            path = PROJECT_ROOT / path
+        if not path.exists():
+            raise RunError(f"parameter file {params_file} not found")
+        try:
+            spec = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise RunError(f"{params_file} is not valid YAML: {e}") from None
+        if not isinstance(spec, dict):
+            raise RunError(f"{params_file}: expected a mapping of sections")
+    declared = {nb.stem: declared_parameters(nb) for nb in nbs}
+    all_stems = {p.stem for p in notebooks()}
+    problems = []
+    resolved = {nb.stem: {} for nb in nbs}
+    defaults = spec.get("defaults", {}) or {}
+    for name, value in defaults.items():
+        users = [s for s in resolved if name in declared[s]]
+        if not users and nbs == notebooks():
+            problems.append(f"{params_file}: defaults.{name}: no notebook has a parameter '{name}'")
+        for s in users:
+            resolved[s][name] = value
+    for section, values in spec.items():
+        if section == "defaults":
+            continue
+        stem = next((s for s in all_stems if s == str(section) or s.split("_")[0] == str(section).zfill(2)), None)
+        if stem is None:
+            problems.append(f"{params_file}: section '{section}' names no notebook")
+            continue
+        if stem not in resolved:
+            continue
+        for name, value in (values or {}).items():
+            if name not in declared[stem]:
+                close = [d for d in declared[stem] if d.lower() == name.lower() or d.startswith(name[:3])]
+                problems.append(f"{params_file}: notebook {stem} has no parameter '{name}'"
+                                + (f" (did you mean {close}?)" if close else f"; it has {sorted(declared[stem])}"))
+            else:
+                resolved[stem][name] = value
+    for item in overrides or []:
+        if "=" not in item:
+            problems.append(f"-p {item}: expected name=value")
+            continue
+        name, raw = item.split("=", 1)
+        value = yaml.safe_load(raw)
+        users = [s for s in resolved if name in declared[s]]
+        if not users:
+            problems.append(f"-p {name}: none of {sorted(resolved)} has a parameter '{name}'")
+        for s in users:
+            resolved[s][name] = value
+    for stem, values in resolved.items():
+        for name, value in values.items():
+            tname = declared[stem][name].get("inferred_type_name", "None")
+            base = tname.split("[")[0].replace("Optional", "").strip() or "None"
+            ok_types = _TYPES.get(base)
+            if ok_types and not (isinstance(value, ok_types) and not (base != "bool" and isinstance(value, bool))):
+                problems.append(f"notebook {stem}: parameter '{name}' must be {tname}, got {value!r} "
+                                f"({type(value).__name__})")
+    if problems:
+        raise RunError("invalid parameters, nothing was run:\n  " + "\n  ".join(problems))
+    return resolved
+
+
+def _execute(nb: str, out: str, params: dict, cwd: str) -> tuple[str, float, str | None]:
+    import papermill as pm
+
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(nb, out, parameters=params, cwd=cwd, progress_bar=False, kernel_name="python3",
+                            log_output=False)
+    except pm.PapermillExecutionError as e:
+        return out, time.perf_counter() - t0, f"cell {e.exec_count} raised {e.ename}: {e.evalue}"
+    except Exception as e:  # kernel died, bad notebook ...
+        return out, time.perf_counter() - t0, f"{type(e).__name__}: {e}"
+    return out, time.perf_counter() - t0, None
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run_notebooks(params_file: str | Path | None = "params/paper.yaml", only: list[str] | None = None,
+                  overrides: list[str] | None = None, jobs: int | None = None) -> list[dict]:
+    """Execute notebooks into ``book/chapters`` (atomic swap); returns one row per notebook."""
+    nbs = _select(only)
+    if not nbs:
+        raise RunError(f"no notebooks in {NOTEBOOK_DIR}")
+    params = resolve_parameters(params_file, nbs, overrides)
+    staging = BOOK_DIR / f".staging-{os.getpid()}"
+    old_handler = signal.signal(signal.SIGTERM, _sigterm)
+    rows = []
+    try:
+        if staging.exists():
+            shutil.rmtree(staging)
+        if CHAPTERS.exists():
+            shutil.copytree(CHAPTERS, staging)
+        else:
+            staging.mkdir(parents=True)
+        jobs = jobs or min(len(nbs), os.cpu_count() or 1)
+        print(f"running {len(nbs)} notebook(s) with {params_file or 'their defaults'}, {jobs} at a time")
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futs = {pool.submit(_execute, str(nb), str(staging / nb.name), params[nb.stem], str(staging)): nb
+                    for nb in nbs}
+            for f in as_completed(futs):
+                nb = futs[f]
+                out, secs, err = f.result()
+                rows.append({"notebook": nb.stem, "seconds": round(secs, 1), "status": "ok" if not err else "FAILED",
+                             "error": err})
+                print(f"  {'ok    ' if not err else 'FAILED'} {nb.stem:<22} {secs:6.1f} s" + (f"  {err}" if err else ""),
+                      flush=True)
+        rows.sort(key=lambda r: r["notebook"])
+        failed = [r for r in rows if r["error"]]
+        print(f"{len(rows) - len(failed)} ok, {len(failed)} failed, {time.perf_counter() - t0:.1f} s wall")
+        if failed:
+            FAILED.mkdir(parents=True, exist_ok=True)
+            for r in failed:
+                shutil.copy2(staging / f"{r['notebook']}.ipynb", FAILED / f"{r['notebook']}.ipynb")
+            raise RunError("; ".join(f"{r['notebook']}: {r['error']}" for r in failed)
+                           + f". Executed notebooks with tracebacks: {FAILED}. Previous chapters left intact.")
+        backup = BOOK_DIR / f".old-chapters-{os.getpid()}"
+        if CHAPTERS.exists():
+            CHAPTERS.rename(backup)
+        staging.rename(CHAPTERS)
+        if backup.exists():
+            shutil.rmtree(backup)
+        return rows
+    finally:
+        signal.signal(signal.SIGTERM, old_handler)
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def build_book(strict: bool = True) -> Path:
+    """Render ``book/`` to HTML in a temporary folder, then swap it in for ``book/_build``."""
+    missing = [nb.stem for nb in notebooks() if not (CHAPTERS / nb.name).exists()]
+    if missing:
+        raise RunError(f"chapters not executed yet: {missing}. Run `python -m replication run` first")
+    tmp = BOOK_DIR / f".build-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb), "build", str(BOOK_DIR), "--path-output", str(tmp), "--builder", "html"]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not (tmp / "_build" / "html" / "index.html").exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
+        raise RunError(f"book build failed (previous book left intact):\n{tail}")
+    final = BOOK_DIR / "_build"
+    backup = BOOK_DIR / f".old-build-{os.getpid()}"
+    if final.exists():
+        final.rename(backup)
+    (tmp / "_build").rename(final)
+    shutil.rmtree(backup, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"built {final / 'html' / 'index.html'} in {time.perf_counter() - t0:.1f} s")
+    return final / "html" / "index.html"
