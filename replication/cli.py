@@ -6,6 +6,7 @@
 * ``run [--params FILE] [--only 01 03] [-p name=value]``  execute the notebooks with
                       papermill into the book's chapter folder (atomically).
 * ``build``           render the HTML book from the executed notebooks.
+* ``codebook [--write]``  the codebook table of ``data/README.md``, generated from the schema.
 
 Errors a user can fix never print a traceback.
 """
@@ -67,6 +68,24 @@ def _build(a) -> int:
     return 0
 
 
+def _codebook(a) -> int:
+    from ._paths import DATA_DIR
+    from .data.schema import BEGIN, END, codebook_markdown
+
+    path = DATA_DIR / "README.md"
+    text = path.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        print(f"{path}: codebook markers not found", file=sys.stderr)
+        return 2
+    new = text[:text.index(BEGIN)] + codebook_markdown() + text[text.index(END) + len(END):]
+    if a.write:
+        path.write_text(new, encoding="utf-8")
+        print(f"updated {path}")
+        return 0
+    print(codebook_markdown())
+    return 0 if new == text else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     from .data import DEFAULT_SEED
 
@@ -91,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="render the HTML book")
     b.add_argument("--no-strict", action="store_true")
     b.set_defaults(func=_build)
+    c = sub.add_parser("codebook", help="print the codebook table (exit 1 if data/README.md is stale)")
+    c.add_argument("--write", action="store_true", help="rewrite the table in data/README.md")
+    c.set_defaults(func=_codebook)
     a = ap.parse_args(argv)
     try:
         return a.func(a)

@@ -141,7 +141,22 @@ def _execute(nb: str, out: str, params: dict, cwd: str) -> tuple[str, float, str
         return out, time.perf_counter() - t0, f"cell {e.exec_count} raised {e.ename}: {e.evalue}"
     except Exception as e:  # kernel died, bad notebook ...
         return out, time.perf_counter() - t0, f"{type(e).__name__}: {e}"
+    _hide_default_parameters(out)
     return out, time.perf_counter() - t0, None
+
+
+def _hide_default_parameters(path: str) -> None:
+    """In the executed notebook, keep papermill's injected cell (the values actually used)
+    and remove the default ``parameters`` cell from the rendered book."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    if any("injected-parameters" in t for t in tags):
+        for c, t in zip(nb.cells, tags):
+            if "parameters" in t and "remove-cell" not in t:
+                c.metadata["tags"] = [*t, "remove-cell"]
+        nbformat.write(nb, path)
 
 
 def _sigterm(signum, frame):

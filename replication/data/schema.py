@@ -156,3 +156,18 @@ def codebook_rows() -> list[dict]:
               "required": "no", "index direction": "", "paper": "did" if k == "did" else "", "note": v}
              for k, v in DERIVED.items()]
     return rows
+
+
+BEGIN, END = "<!-- codebook:begin (generated from replication/data/schema.py) -->", "<!-- codebook:end -->"
+
+
+def codebook_markdown() -> str:
+    """The codebook table in Markdown, as it stands in ``data/README.md``."""
+    head = "| column | label | unit | role | default data | required | index dir. | note |"
+    sep = "|---|---|---|---|---|---|---|---|"
+    lines = [head, sep]
+    for r in codebook_rows():
+        note = "; ".join(x for x in (f"paper: {r['paper']}" if r["paper"] else "", r["note"]) if x)
+        lines.append(f"| `{r['column']}` | {r['label']} | {r['unit']} | {r['role']} | {r['default data']} | "
+                     f"{r['required']} | {r['index direction']} | {note} |")
+    return "\n".join([BEGIN, *lines, END])

@@ -184,8 +184,8 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     # ---- pilot selection on observables ------------------------------------------------
     i11 = min(max(2011, a), b) - a  # pre-period column
     score = dgp.selection_strength * (
-        0.8 * _std("pergdp", pergdp[:, i11]) + 0.4 * _std("pd", pd_[:, i11])
-        + 1.5 * _std("urb", urb[:, i11]) - 0.3 * _std("gov", gov[:, i11]) + 0.4 * large)
+        0.35 * _std("pergdp", pergdp[:, i11]) + 0.15 * _std("pd", pd_[:, i11])
+        + 0.6 * _std("urb", urb[:, i11]) - 0.3 * _std("gov", gov[:, i11]) + 0.3 * large)
     # Gumbel top-k = sampling without replacement with probability proportional to exp(score)
     keys = score + rng.gumbel(size=n)
     order = np.argsort(-keys, kind="stable")
@@ -268,12 +268,12 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     df["broadband_year"] = np.repeat(ros["broadband_year"].to_numpy(), T)
     rounding = {"emerging_emp": 0, "college_students": 0, "patents": 0, "ai_firms": 0, "avg_wage": 0,
                 "mobile_users": 2, "telecom_volume": 1}
+
+    def rounded(name: str, x: np.ndarray) -> np.ndarray:  # the precision a yearbook prints
+        return np.round(long(x), rounding.get(name, 6))
+
     for name in INDICATORS:
-        df[name] = long(Y1[name])
-        if name in rounding:
-            df[name] = df[name].round(rounding[name])
-        else:
-            df[name] = df[name].round(6)
+        df[name] = rounded(name, Y1[name])
     for name, x in (("pd", pd_), ("pergdp", pergdp), ("urb", urb), ("gov", gov), ("loi", loi),
                     ("hc", hc1), ("st", st1), ("isu", isu)):
         df[name] = np.round(long(x), 6)
@@ -286,7 +286,7 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     y_obs = idx.score(df).to_numpy()
     p0 = df.copy()
     for name in INDICATORS:
-        p0[name] = long(Y0[name])
+        p0[name] = rounded(name, Y0[name])
     p0["industry_va_share"] = p0["loi"]
     y0 = idx.score(p0).to_numpy()
     te = y_obs - y0
@@ -296,17 +296,17 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
         eps = {"hc": 1e-4, "st": 0.1}[med]
         hc_, st_ = (hc0 + eps, st0) if med == "hc" else (hc0, st0 + eps)
         Ye = indicators(np.zeros_like(D), hc_, st_)
-        pe = p0.copy()
-        for name in INDICATORS:
-            pe[name] = long(Ye[name])
-        return float(np.mean(idx.score(pe).to_numpy() - y0) / eps)
+        pe, pz = p0.copy(), p0.copy()
+        for name in INDICATORS:  # unrounded on both sides: rounding would swamp a small step
+            pe[name], pz[name] = long(Ye[name]), long(Y0[name])
+        return float(np.mean(idx.score(pe).to_numpy() - idx.score(pz).to_numpy()) / eps)
 
     b_hc, b_st = marginal("hc"), marginal("st")
     # direct effect: treatment on the indicators with the mediators held at Y(0)
     Yd = indicators(D, hc0, st0)
     pdir = p0.copy()
     for name in INDICATORS:
-        pdir[name] = long(Yd[name])
+        pdir[name] = rounded(name, Yd[name])
     direct = idx.score(pdir).to_numpy() - y0
 
     cells = df.loc[Dl, ["city_code", "year", "region", "large_city", "pilot_year"]].copy()

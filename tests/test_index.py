@@ -1,0 +1,75 @@
+"""Entropy weights: a hand-computed example, invariances and directions."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from replication.index import entropy_index
+
+
+def _hand(X: np.ndarray, shift: float) -> np.ndarray:
+    Z = (X - X.min(0)) / (X.max(0) - X.min(0)) + shift
+    P = Z / Z.sum(0)
+    e = -(P * np.log(P)).sum(0) / np.log(len(X))
+    d = 1 - e
+    return d / d.sum()
+
+
+def test_weights_equal_the_hand_computation():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 10.0], "b": [5.0, 5.5, 6.0, 6.5]})
+    idx = entropy_index(df, ["a", "b"], directions={"a": 1, "b": 1}, shift=0.01, scale=1.0)
+    np.testing.assert_allclose(idx.weights.to_numpy(), _hand(df.to_numpy(), 0.01), rtol=0, atol=1e-15)
+    # scores: sum of w_j x''_ij
+    Z = (df - df.min()) / (df.max() - df.min()) + 0.01
+    np.testing.assert_allclose(idx.score(df).to_numpy(), (Z * idx.weights.to_numpy()).sum(axis=1), atol=1e-15)
+
+
+def test_exact_small_example():
+    # two rows: normalised values 0 and 1 -> p = (0, 1), entropy 0 for both, equal weights
+    df = pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 2.0]})
+    idx = entropy_index(df, ["a", "b"], directions={"a": 1, "b": 1}, shift=1e-12)
+    np.testing.assert_allclose(idx.weights.to_numpy(), [0.5, 0.5], atol=1e-9)
+
+
+def test_invariant_to_row_order_and_positive_rescaling():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.lognormal(size=(50, 4)), columns=list("abcd"))
+    dirs = dict.fromkeys("abcd", 1)
+    w = entropy_index(df, list("abcd"), directions=dirs).weights
+    w2 = entropy_index(df.sample(frac=1, random_state=1), list("abcd"), directions=dirs).weights
+    df3 = df.assign(a=df["a"] * 1000 + 7)
+    w3 = entropy_index(df3, list("abcd"), directions=dirs).weights
+    pd.testing.assert_series_equal(w, w2, atol=1e-14, rtol=0)
+    pd.testing.assert_series_equal(w, w3, atol=1e-12, rtol=0)
+
+
+def test_negative_direction_mirrors_the_indicator():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(rng.lognormal(size=(30, 2)), columns=["a", "b"])
+    neg = entropy_index(df, ["a", "b"], directions={"a": -1, "b": 1})
+    mirrored = df.assign(a=-df["a"])
+    pos = entropy_index(mirrored, ["a", "b"], directions={"a": 1, "b": 1})
+    pd.testing.assert_series_equal(neg.weights, pos.weights, atol=1e-14, rtol=0)
+
+
+def test_constant_indicator_gets_zero_weight_with_a_warning():
+    df = pd.DataFrame({"a": [1.0, 2.0, 4.0], "c": [3.0, 3.0, 3.0]})
+    with pytest.warns(UserWarning, match="constant"):
+        idx = entropy_index(df, ["a", "c"], directions={"a": 1, "c": 1})
+    assert idx.weights["c"] == 0.0 and idx.weights["a"] == 1.0
+    assert np.isfinite(idx.score(df)).all()
+
+
+def test_year_by_year_weights_differ_from_pooled(panel):
+    pooled = entropy_index(panel)
+    yearly = entropy_index(panel, pooled=False)
+    assert yearly.weights_by_group.shape[0] == panel["year"].nunique()
+    assert not np.allclose(pooled.weights, yearly.weights)
+    assert np.allclose(yearly.weights_by_group.sum(axis=1), 1)
+
+
+def test_missing_values_are_an_error():
+    df = pd.DataFrame({"a": [1.0, np.nan, 3.0]})
+    with pytest.raises(ValueError, match="missing values"):
+        entropy_index(df, ["a"], directions={"a": 1})

@@ -1,0 +1,93 @@
+"""Project hygiene: pins, environment.yml, codebook, notebooks stripped and parameterised."""
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import ROOT
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        assert "://" not in line and " @ " not in line, f"no URLs in requirements.txt: {line}"
+        m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+        assert m, f"not an exact pin: {line}"
+        pins[m[1].lower().replace("_", "-")] = m[2]
+    return pins
+
+
+def test_requirements_are_exact_pins_and_cover_the_package():
+    pins = _pins()
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = deps["dependencies"] + deps["optional-dependencies"]["book"] + deps["optional-dependencies"]["test"]
+    for d in names:
+        name = re.split(r"[<>=!~ \[]", d)[0].lower().replace("_", "-")
+        assert name in pins, f"{name} (pyproject) is not pinned in requirements.txt"
+    assert pins["jupyter-book"] == "1.0.4.post1"
+
+
+def test_environment_yml_is_python_plus_the_pins():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    assert any(str(d).startswith("python=3.11") for d in deps)
+    pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
+    assert "-r requirements.txt" in pip
+    assert all(not (isinstance(d, str) and "==" in d) for d in deps), "pins live in requirements.txt only"
+
+
+def test_no_lock_file_committed():
+    assert not (ROOT / "uv.lock").exists()
+
+
+def test_codebook_in_data_readme_is_generated_from_the_schema():
+    from replication.data.schema import codebook_markdown
+
+    assert codebook_markdown() in (ROOT / "data/README.md").read_text(), \
+        "data/README.md is out of date: python -m replication codebook --write"
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_outputs_are_stripped(path):
+    nb = json.loads(path.read_text())
+    for c in nb["cells"]:
+        if c["cell_type"] == "code":
+            assert not c.get("outputs") and c.get("execution_count") is None, f"{path.name}: strip outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_is_literal_typed_and_fully_parsed(path):
+    import papermill as pm
+
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged 'parameters'"
+    lines = [ln for ln in cells[0].source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    inferred = pm.inspect_notebook(str(path))
+    assert len(inferred) == len(lines), f"papermill parsed {sorted(inferred)} of {lines}"
+    for name, p in inferred.items():
+        assert p["inferred_type_name"] in ("int", "float", "str", "bool"), (name, p)
+        assert p["help"], f"{name}: comment it"
+    assert "seed" in inferred
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_starts_with_inline_matplotlib(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", [])]
+    assert code[0].lstrip().startswith("%matplotlib inline")
