@@ -205,7 +205,7 @@ def validate_panel(data: pd.DataFrame | str | Path, *, years: tuple[int, int] | 
             E.append(f"[column {k}] {int(bad.sum())} value(s) are not whole numbers, e.g. {ex} at "
                      f"{_rows(df, bad)}. Fix: {'6-digit city codes' if k == 'city_code' else 'calendar years'} "
                      "as integers")
-        df[k] = vals
+        df[k] = vals.astype("int64") if not bad.any() else vals
     if E:
         return rep
     dupkey = df.duplicated(list(KEY), keep=False)
