@@ -102,8 +102,11 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
     e_lab = df[entity].to_numpy() if entity_effects else None
     t_lab = df[time].to_numpy() if time_effects else None
     # design: within-transformed data with grand means added back, plus a constant
-    Xd = fast.demean(X, e_lab, t_lab) + X.mean(axis=0)
-    yd = fast.demean(yv, e_lab, t_lab) + yv.mean()
+    if entity_effects or time_effects:
+        Xd = fast.demean(X, e_lab, t_lab) + X.mean(axis=0)
+        yd = fast.demean(yv, e_lab, t_lab) + yv.mean()
+    else:
+        Xd, yd = X, yv
     Z = np.column_stack([Xd, np.ones(len(df))])
     rank = np.linalg.matrix_rank(Z)
     if rank < Z.shape[1]:

@@ -121,3 +121,76 @@ def distribution_by_group(panel: pd.DataFrame, column: str, by: str = "region", 
     ax.legend(title=by, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def weights_bar(weights: pd.DataFrame) -> plt.Figure:
+    """Entropy weights per indicator: the paper's and ours, side by side."""
+    d = weights.melt(id_vars=["label"], value_vars=["paper weight", "our weight"], var_name="source",
+                     value_name="weight")
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    sns.barplot(data=d, y="label", x="weight", hue="source", ax=ax, palette=[PALETTE[1], PALETTE[0]])
+    ax.set_ylabel("")
+    ax.set_xlabel("entropy weight")
+    ax.legend(title="", loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def index_over_time(panel: pd.DataFrame, column: str = "nqp", by: str = "region") -> plt.Figure:
+    """Mean index by year and group, with a band for the interquartile range."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    g = panel.groupby([by, "year"])[column]
+    s = g.mean().rename("mean").to_frame().join(g.quantile(0.25).rename("q25")).join(g.quantile(0.75).rename("q75"))
+    for k, (name, sub) in enumerate(s.reset_index().groupby(by)):
+        ax.plot(sub["year"], sub["mean"], marker="o", ms=3, label=f"{name} (mean)", color=PALETTE[k % 6])
+        ax.fill_between(sub["year"], sub["q25"], sub["q75"], alpha=0.15, color=PALETTE[k % 6])
+    ax.set_xlabel("year")
+    ax.set_ylabel("NQP index")
+    ax.legend(title=f"{by} (band: interquartile range)", fontsize=8, title_fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def placebo_figure(result, *, truth: float | None = None) -> plt.Figure:
+    """Figure 1 as the paper draws it: kernel density of the placebo coefficients, the
+    scatter of their p-values, and the real estimate as a dashed line."""
+    d = result.draws
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    sns.kdeplot(d["coef"], ax=ax, color=PALETTE[0], fill=True, alpha=0.2, label="density of placebo coefficients")
+    ax2 = ax.twinx()
+    ax2.scatter(d["coef"], d["p"], s=8, color=PALETTE[5], alpha=0.6, label="p-value of each draw")
+    ax2.axhline(0.1, color=PALETTE[5], linestyle=":", linewidth=0.8)
+    ax2.set_ylabel("p-value")
+    ax2.set_ylim(0, 1)
+    ax2.grid(False)
+    ax.axvline(result.estimate, color=PALETTE[1], linestyle="--", linewidth=1.5,
+               label=f"real estimate {result.estimate:.3f}")
+    if truth is not None:
+        ax.axvline(truth, color=PALETTE[2], linestyle="-", linewidth=1, label=f"true ATT {truth:.3f}")
+    ax.set_xlabel("estimated coefficient of the placebo did")
+    ax.set_ylabel("density")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="center right")
+    ax.set_title(f"Placebo test: {result.n_draws} draws ({result.scheme} scheme), "
+                 f"randomisation p = {result.p_value:.3f}")
+    fig.tight_layout()
+    return fig
+
+
+def coefficient_plot(frame: pd.DataFrame, *, x: str = "coef", lo: str = "ci_lower", hi: str = "ci_upper",
+                     label: str = "label", truth: str | None = "truth", title: str = "") -> plt.Figure:
+    """Estimates with 95 % CIs, one row per specification, truth marked when given."""
+    f = frame.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(f) + 1.5))
+    yy = np.arange(len(f))[::-1]
+    ax.errorbar(f[x], yy, xerr=[f[x] - f[lo], f[hi] - f[x]], fmt="o", color=PALETTE[0], capsize=3,
+                label="estimate, 95% CI")
+    if truth and truth in f and f[truth].notna().any():
+        ax.scatter(f[truth], yy, marker="D", color=PALETTE[2], zorder=3, label="truth (default data)")
+    ax.axvline(0, color="#555555", linewidth=0.8)
+    ax.set_yticks(yy, f[label])
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

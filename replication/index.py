@@ -171,3 +171,75 @@ def entropy_index(
     frame = lambda dct: pd.DataFrame.from_dict(dct, orient="index", columns=list(indicators))  # noqa: E731
     return EntropyIndex(indicators, dirs, pooled, float(shift), (float(lo_r), float(hi_r)), float(scale),
                         frame(mins), frame(maxs), frame(ws), frame(es))
+
+
+# ---------------------------------------------------------------------------------------
+# alternatives for sensitivity analysis
+
+def _minmax(panel: pd.DataFrame, indicators, directions=None) -> np.ndarray:
+    X = panel[list(indicators)].to_numpy(dtype=float)
+    dirs = np.array([(directions or {}).get(c, BY_NAME[c].direction if c in BY_NAME else 1) or 1
+                     for c in indicators], dtype=float)
+    mn, mx = X.min(axis=0), X.max(axis=0)
+    rng = np.where(mx > mn, mx - mn, 1.0)
+    Z = (X - mn) / rng
+    return np.where(dirs > 0, Z, 1 - Z)
+
+
+def equal_weight_index(panel: pd.DataFrame, indicators=INDICATORS, *, scale: float = 10.0) -> pd.Series:
+    """Mean of the min-max normalised indicators (every indicator weighs 1/15)."""
+    return pd.Series(scale * _minmax(panel, indicators).mean(axis=1), index=panel.index, name="equal")
+
+
+def pca_index(panel: pd.DataFrame, indicators=INDICATORS, *, scale: float = 10.0) -> pd.Series:
+    """First principal component of the standardised indicators, signed to correlate
+    positively with the equal-weight index and rescaled to [0, scale]."""
+    Z = _minmax(panel, indicators)
+    S = (Z - Z.mean(axis=0)) / np.where(Z.std(axis=0) > 0, Z.std(axis=0), 1.0)
+    _, _, vt = np.linalg.svd(S, full_matrices=False)
+    pc = S @ vt[0]
+    if np.corrcoef(pc, Z.mean(axis=1))[0, 1] < 0:
+        pc = -pc
+    pc = (pc - pc.min()) / (pc.max() - pc.min())
+    return pd.Series(scale * pc, index=panel.index, name="pca")
+
+
+def entropy_topsis_index(panel: pd.DataFrame, indicators=INDICATORS, *, scale: float = 10.0) -> pd.Series:
+    """Entropy-weighted TOPSIS: relative closeness C = D- / (D+ + D-) to the ideal
+    solution, with distances weighted by the entropy weights (Lu Jiang et al. 2024)."""
+    w = entropy_index(panel, indicators).weights.to_numpy()
+    Z = _minmax(panel, indicators)
+    best, worst = Z.max(axis=0), Z.min(axis=0)
+    dp = np.sqrt((w * (Z - best) ** 2).sum(axis=1))
+    dm = np.sqrt((w * (Z - worst) ** 2).sum(axis=1))
+    return pd.Series(scale * dm / (dp + dm), index=panel.index, name="entropy_topsis")
+
+
+def alternative_indices(panel: pd.DataFrame, indicators=INDICATORS, *, scale: float = 10.0) -> pd.DataFrame:
+    """The entropy index (pooled and year-by-year) and the three alternatives, one column each."""
+    return pd.DataFrame({
+        "entropy": entropy_index(panel, indicators, scale=scale).score(panel),
+        "entropy_yearly": entropy_index(panel, indicators, pooled=False, scale=scale).score(panel),
+        "equal": equal_weight_index(panel, indicators, scale=scale),
+        "pca": pca_index(panel, indicators, scale=scale),
+        "entropy_topsis": entropy_topsis_index(panel, indicators, scale=scale),
+    })
+
+
+def index_correlations(indices: pd.DataFrame) -> pd.DataFrame:
+    """Pearson (upper triangle) and Spearman (lower triangle) correlations, in one table."""
+    pear = indices.corr(method="pearson")
+    spear = indices.corr(method="spearman")
+    out = pear.copy()
+    n = len(out)
+    for i in range(n):
+        for j in range(i):
+            out.iat[i, j] = spear.iat[i, j]
+    return out
+
+
+def add_index(panel: pd.DataFrame, column: str = "nqp", **options) -> pd.DataFrame:
+    """The panel with the entropy NQP index (options as :func:`entropy_index`) added."""
+    out = panel.copy()
+    out[column] = entropy_index(panel, **options).score(panel)
+    return out

@@ -90,7 +90,6 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
         # alternating projections would still work, but a permutation of cities is only
         # exchangeable when every city is observed in the same years
         raise ValueError("the placebo test needs a balanced panel (every city in every year)")
-    real = twfe(df, y, "did", controls, entity=entity, time=time, convention=convention)
     cities, city_idx = np.unique(df[entity].to_numpy(), return_inverse=True)
     years = df[time].to_numpy()
     pil = df.groupby(entity, sort=True)[pilot].first().astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -98,6 +97,7 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
     if n_treated == 0 or n_treated == len(pil):
         raise ValueError(f"the placebo test needs treated and untreated cities; the panel has {n_treated} "
                          f"treated of {len(pil)}")
+    real = twfe(df, y, "did", controls, entity=entity, time=time, convention=convention)
     e_lab, t_lab = df[entity].to_numpy(), years
     X = df[list(controls)].to_numpy(dtype=float) if controls else np.empty((len(df), 0))
     Xt = fast.demean(X, e_lab, t_lab) if X.shape[1] else X

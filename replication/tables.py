@@ -109,3 +109,107 @@ def balance_by_treatment(panel: pd.DataFrame, year: int | None = None) -> pd.Dat
         rows.append({"control": c, "label": BY_NAME[c].label, "pilots (mean)": mt, "never (mean)": mc,
                      "std. bias %": 100 * (mt - mc) / np.sqrt((st ** 2 + sc ** 2) / 2)})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# regression tables in the paper's layout, and the paper beside ours
+
+ROW_LABELS = {"did": "did", "pd": "Pd", "pergdp": "Pergdp", "urb": "Urb", "gov": "Gov", "loi": "Loi",
+              "_cons": "_cons", "broadband": "Broadband China", "hc": "Level of human capital",
+              "st": "The level of science and technology"}
+
+
+def cell(coef: float, t: float, p: float, digits: int = 3) -> str:
+    """``0.184*** (2.911)``: coefficient with stars and the t value in parentheses."""
+    from .did import stars
+
+    if coef is None or not np.isfinite(coef):
+        return ""
+    return f"{coef:.{digits}f}{stars(p)} ({t:.{digits}f})"
+
+
+def regression_table(results: dict, rows=None, *, digits: int = 3) -> pd.DataFrame:
+    """Our results in the paper's layout: one cell per coefficient, FE rows, N, R2, F."""
+    rows = rows or [r for r in ["did", "broadband", *CONTROLS, "hc", "st", "_cons"]
+                    if any(r in res.params.index for res in results.values())]
+    out = {}
+    for col, res in results.items():
+        c = {}
+        for r in rows:
+            c[ROW_LABELS.get(r, r)] = cell(res.params[r], res.tstat[r], res.pvalue[r], digits) \
+                if r in res.params.index else ""
+        c["Time FE"] = "YES" if res.spec.get("time_effects") else "NO"
+        c["City FE"] = "YES" if res.spec.get("entity_effects") else "NO"
+        c["N"] = f"{res.nobs}"
+        c["R2"] = f"{res.r2:.3f}"
+        c["F"] = f"{res.fstat:.3f}"
+        out[col] = c
+    return pd.DataFrame(out)
+
+
+def paper_table(n: int, columns=None) -> pd.DataFrame:
+    """The paper's table as printed, in the same layout (and row order) as
+    :func:`regression_table`."""
+    from . import paper
+
+    t = paper.table(n)
+    spec = paper.columns(n)
+    cols = columns or list(dict.fromkeys(t["column"]))
+    coef_rows = [r for r in ["did", "broadband", *CONTROLS, "hc", "st", "_cons"] if r in set(t["row"])]
+    coef_rows += [r for r in dict.fromkeys(t["row"]) if r not in coef_rows and r not in ("N", "R2", "F")]
+    out = {}
+    for col in cols:
+        sub = t[t["column"] == col].set_index("row")["printed"]
+        c = {ROW_LABELS.get(r, r): sub.get(r, "") for r in coef_rows}
+        s = spec.get(col, {})
+        if "time_fe" in s:
+            c["Time FE"] = "YES" if s["time_fe"] else "NO"
+            c["City FE"] = "YES" if s["city_fe"] else "NO"
+        for stat in ("N", "R2", "F"):
+            if stat in sub.index:
+                c[stat] = sub[stat]
+        out[col] = c
+    return pd.DataFrame(out)
+
+
+def paper_vs_ours(n: int, results: dict, rows=("did",), truth: dict | None = None) -> pd.DataFrame:
+    """One row per (column, coefficient): the paper's number, ours, and whether they agree
+    in sign and in significance level; with ``truth`` (column -> true value), the truth
+    and whether our 95 % CI covers it."""
+    from . import paper
+    from .did import stars
+
+    t = paper.table(n)
+    out = []
+    for col, res in results.items():
+        for r in rows:
+            hit = t[(t["column"] == col) & (t["row"] == r)]
+            pe = hit.iloc[0] if len(hit) else None
+            ci = res.ci().loc[r] if r in res.params.index else None
+            rec = {
+                "column": col, "coefficient": r,
+                "paper": pe["printed"] if pe is not None else "",
+                "ours": cell(res.params[r], res.tstat[r], res.pvalue[r]) if r in res.params.index else "",
+                "ours 95% CI": f"[{ci['lower']:.3f}, {ci['upper']:.3f}]" if ci is not None else "",
+                "same sign": (bool(np.sign(pe["estimate"]) == np.sign(res.params[r]))
+                              if pe is not None and r in res.params.index else None),
+                "same stars": (bool(int(pe["stars"]) == len(stars(res.pvalue[r])))
+                               if pe is not None and r in res.params.index else None),
+            }
+            if truth is not None and col in truth:
+                rec["truth"] = truth[col]
+                rec["CI covers truth"] = bool(ci["lower"] <= truth[col] <= ci["upper"]) if ci is not None else None
+            out.append(rec)
+    return pd.DataFrame(out)
+
+
+def weights_table(idx, paper_weights: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 1: levels, indicator, direction, the paper's weight and ours."""
+    t = idx.table()
+    if paper_weights is not None:
+        t = t.merge(paper_weights[["indicator", "weight"]].rename(columns={"weight": "paper weight"}),
+                    on="indicator", how="left")
+    t = t.rename(columns={"weight": "our weight"})
+    cols = ["first_level", "second_level", "label", "indicator", "direction", "paper weight", "our weight",
+            "entropy"]
+    return t[[c for c in cols if c in t.columns]]

@@ -1,0 +1,130 @@
+"""TWFE DID: coefficients equal dummy-variable OLS; SEs equal the cluster formula."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from replication import did, fast
+from replication.data.schema import CONTROLS
+from replication.index import add_index
+
+
+@pytest.fixture(scope="module")
+def data(panel):
+    return add_index(panel)
+
+
+def _lsdv(df, regs, entity=True, time=True):
+    parts = [df[regs]]
+    if entity:
+        parts.append(pd.get_dummies(df["city_code"], prefix="c", drop_first=True, dtype=float))
+    if time:
+        parts.append(pd.get_dummies(df["year"], prefix="y", drop_first=True, dtype=float))
+    X = sm.add_constant(pd.concat(parts, axis=1).astype(float))
+    return X
+
+
+@pytest.mark.parametrize("entity,time", [(True, True), (True, False), (False, True), (False, False)])
+def test_coefficients_equal_dummy_variable_ols(data, entity, time):
+    regs = ["did", *CONTROLS]
+    X = _lsdv(data, regs, entity, time)
+    ref = sm.OLS(data["nqp"], X).fit()
+    res = did.twfe(data, "nqp", "did", CONTROLS, entity_effects=entity, time_effects=time)
+    np.testing.assert_allclose(res.params[regs].to_numpy(), ref.params[regs].to_numpy(), rtol=0, atol=1e-8)
+    assert res.r2 == pytest.approx(ref.rsquared, abs=1e-10)
+
+
+def test_coefficients_equal_panelols(data):
+    ref = did.reference_panelols(data, "nqp", ["did", *CONTROLS])
+    res = did.twfe(data, "nqp")
+    np.testing.assert_allclose(res.params[ref.params.index].to_numpy(), ref.params.to_numpy(), atol=1e-10)
+
+
+def test_cluster_se_equal_the_hand_formula_under_each_convention(data):
+    regs = ["did", *CONTROLS]
+    df = data.sort_values(["city_code", "year"])
+    X = _lsdv(df, regs).to_numpy()
+    y = df["nqp"].to_numpy()
+    XtXi = np.linalg.inv(X.T @ X)
+    b = XtXi @ X.T @ y
+    u = y - X @ b
+    g = df["city_code"].to_numpy()
+    meat = np.zeros((X.shape[1], X.shape[1]))
+    for c in np.unique(g):
+        s = X[g == c].T @ u[g == c]
+        meat += np.outer(s, s)
+    V = XtXi @ meat @ XtXi
+    se_raw = np.sqrt(np.diag(V))[1:1 + len(regs)]
+    N, G, T = len(df), len(np.unique(g)), df["year"].nunique()
+    K = len(regs) + 1 + (T - 1)
+    q = G / (G - 1) * (N - 1) / (N - K)
+    none = did.twfe(data, "nqp", convention="none")
+    stata = did.twfe(data, "nqp", convention="stata")
+    np.testing.assert_allclose(none.se[regs].to_numpy(), se_raw, rtol=1e-8)
+    np.testing.assert_allclose(stata.se[regs].to_numpy(), se_raw * np.sqrt(q), rtol=1e-8)
+    assert stata.df_resid == G - 1
+
+
+def test_pooled_ols_matches_statsmodels_cluster_defaults(data):
+    ref = sm.OLS(data["nqp"], sm.add_constant(data[["did"]])).fit(cov_type="cluster",
+                                                                   cov_kwds={"groups": data["city_code"]})
+    res = did.twfe(data, "nqp", "did", (), entity_effects=False, time_effects=False)
+    assert res["did"] == pytest.approx(ref.params["did"], abs=1e-10)
+    assert res.se["did"] == pytest.approx(ref.bse["did"], rel=1e-8)  # statsmodels applies the same q
+    assert res["_cons"] == pytest.approx(ref.params["const"], abs=1e-10)
+
+
+def test_constant_under_fe_is_mean_y_minus_mean_x_b(data):
+    res = did.twfe(data, "nqp")
+    regs = ["did", *CONTROLS]
+    cons = data["nqp"].mean() - data[regs].mean().to_numpy() @ res.params[regs].to_numpy()
+    assert res["_cons"] == pytest.approx(cons, abs=1e-10)
+
+
+def test_f_is_t_squared_with_one_regressor(data):
+    res = did.twfe(data, "nqp", "did", ())
+    assert res.fstat == pytest.approx(res.tstat["did"] ** 2, rel=1e-10)
+
+
+def test_linearmodels_convention_returns_panelols_ses(data):
+    ref = did.reference_panelols(data, "nqp", ["did", *CONTROLS])
+    res = did.twfe(data, "nqp", convention="linearmodels")
+    np.testing.assert_allclose(res.se[ref.std_errors.index].to_numpy(), ref.std_errors.to_numpy(), rtol=1e-10)
+
+
+def test_collinear_control_is_a_clear_error(data):
+    d = data.assign(pd2=data["pd"] * 2)
+    with pytest.raises(ValueError, match="collinear"):
+        did.twfe(d, "nqp", "did", ["pd", "pd2"])
+
+
+def test_table2_five_columns(data):
+    res = did.table2(data)
+    assert list(res) == ["(1)", "(2)", "(3)", "(4)", "(5)"]
+    assert res["(5)"].spec["entity_effects"] and res["(5)"].spec["time_effects"]
+    assert not res["(1)"].spec["controls"] and "pd" not in res["(1)"].params
+
+
+def test_column5_ci_covers_the_true_att(data, sim):
+    lo, hi = did.twfe(data, "nqp").ci().loc["did"]
+    assert lo < sim.truth["att"] < hi
+
+
+def test_stars():
+    assert [did.stars(p) for p in (0.001, 0.03, 0.07, 0.2)] == ["***", "**", "*", ""]
+
+
+def test_demean_unbalanced_equals_dummy_regression():
+    rng = np.random.default_rng(3)
+    e = np.repeat(np.arange(30), 6)
+    t = np.tile(np.arange(6), 30)
+    keep = rng.random(len(e)) > 0.2
+    e, t = e[keep], t[keep]
+    a = rng.normal(size=len(e))
+    D = np.column_stack([np.ones(len(e)), pd.get_dummies(e, drop_first=True, dtype=float),
+                         pd.get_dummies(t, drop_first=True, dtype=float)])
+    resid = a - D @ np.linalg.lstsq(D, a, rcond=None)[0]
+    np.testing.assert_allclose(fast.demean(a, e, t), resid, atol=1e-10)
+    assert not fast.is_balanced(e, t)
