@@ -194,3 +194,27 @@ def coefficient_plot(frame: pd.DataFrame, *, x: str = "coef", lo: str = "ci_lowe
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def lr_figure(result, names=("Th-1", "Th-21", "Th-22"), truth: tuple | None = None) -> plt.Figure:
+    """LR(gamma) curves of the threshold estimates with the 95 % critical value."""
+    names = [n for n in names if n in result.lr]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
+    crit = result.spec["lr_crit_95"]
+    est = result.thresholds.set_index("name")["estimate"]
+    for ax, name in zip(axes[0], names):
+        d = result.lr[name].replace([np.inf], np.nan)
+        ax.plot(d["gamma"], d["LR"], color=PALETTE[0], linewidth=1)
+        ax.axhline(crit, color=PALETTE[1], linestyle="--", linewidth=1, label=f"95% critical value {crit:.2f}")
+        ax.axvline(est[name], color="#555555", linewidth=0.8, linestyle=":")
+        if truth:
+            for g in truth:
+                ax.axvline(g, color=PALETTE[2], linewidth=1, alpha=0.7)
+        ax.set_title(f"{name}: {est[name]:.4f}")
+        ax.set_xlabel("threshold candidate")
+        ax.set_ylabel("LR")
+        top = np.nanpercentile(d["LR"], 90)
+        ax.set_ylim(0, max(3 * crit, top if np.isfinite(top) else 3 * crit))
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

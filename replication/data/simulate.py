@@ -82,11 +82,13 @@ class DGP:
     thresholds: tuple[float, float] = (0.55, 1.30)  # true isu thresholds
     regime_effects: tuple[float, float, float] = (-1.6, -0.1, 0.45)
     dynamic_growth: float = 0.08  # effect grows by this share per year of exposure (0 = static)
+    effect_noise: float = 1.0  # SD of a city-specific effect intensity (unexplained heterogeneity)
+    effect_cell_noise: float = 0.5  # SD of city-year noise in the effect intensity
     pretrend: float = 0.0  # differential z trend per year before adoption for future pilots
     a_hc: float = 0.0015  # did -> hc (students / population)
     a_st: float = 0.8  # did -> st (100 million yuan)
     mediator_scale: float = 1.0  # multiplies every mediator loading b_j
-    noise_scale: float = 1.0
+    noise_scale: float = 1.0  # multiplies the idiosyncratic noise of every indicator
     missing_rate: float = 0.003  # share of interior indicator/control cells deleted
     index_scale: float = 10.0  # scale of the entropy index used for the truth
 
@@ -159,7 +161,7 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     dev = (dev - dev.mean()) / dev.std()
 
     def panel_noise(sd):
-        return rng.normal(0.0, sd * dgp.noise_scale, (n, T))
+        return rng.normal(0.0, sd, (n, T))
 
     # ---- controls ----------------------------------------------------------------------
     lsd = cal["gdp_per_capita_2012_log_sd"]
@@ -204,7 +206,8 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     reg_eff = np.array(dgp.regime_effects)[regime]
     size_key = np.where(large > 0, "large", "small_medium")
     het = (dgp.mu + np.vectorize(dgp.regions().get)(region) + np.vectorize(dgp.sizes().get)(size_key))
-    kappa = (1.0 + dgp.dynamic_growth * expo) * (het[:, None] + reg_eff)
+    eta = rng.normal(0.0, 1.0, n)[:, None] * dgp.effect_noise + rng.normal(0.0, 1.0, (n, T)) * dgp.effect_cell_noise
+    kappa = (1.0 + dgp.dynamic_growth * expo) * (het[:, None] + reg_eff + eta)
     pre = np.where(treated[:, None] & (D == 0),
                    dgp.pretrend * (yr[None, :] - np.nan_to_num(pilot_year, nan=0)[:, None]), 0.0)
 
@@ -227,7 +230,7 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
         ce = load * dev + rng.normal(0, clsd, n)
         city_eff[name] = np.exp(ce) if kind == "count" else ce
         year_eff[name] = trend * (yr - a) + rng.normal(0, 0.02, T)
-        noise[name] = panel_noise(nsd)
+        noise[name] = panel_noise(nsd * dgp.noise_scale)
 
     def indicators(Dm: np.ndarray, hc: np.ndarray, st: np.ndarray) -> dict[str, np.ndarray]:
         out = {}
