@@ -119,7 +119,9 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
     T = df[time].nunique()
     n_ent = df[entity].nunique()
     K = k + 1 + ((T - 1) if time_effects else 0)
-    nested = cluster == entity
+    # entity effects nested in the clusters (each entity in one cluster) use no degrees of
+    # freedom in Stata's convention; otherwise they count
+    nested = cluster == entity or (cluster is not None and bool((df.groupby(entity)[cluster].nunique() == 1).all()))
     if entity_effects and not nested:
         K += n_ent - 1
     names = regs + ["_cons"]
@@ -139,7 +141,7 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
     params = pd.Series(b, index=names)
     if convention == "linearmodels":
         d = df.set_index([entity, time])
-        fit_kw = {"cov_type": "clustered", "cluster_entity": True} if nested else (
+        fit_kw = {"cov_type": "clustered", "cluster_entity": True} if cluster == entity else (
             {"cov_type": "clustered", "clusters": d[[cluster]]} if cluster else {"cov_type": "robust"})
         if not (entity_effects or time_effects):
             d = d.assign(_cons=1.0)

@@ -218,3 +218,21 @@ def lr_figure(result, names=("Th-1", "Th-21", "Th-22"), truth: tuple | None = No
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def bias_dotplot(balance: pd.DataFrame) -> plt.Figure:
+    """Figure 2: standardised % bias of each covariate before and after matching."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    covs = list(dict.fromkeys(balance["covariate"]))
+    yy = np.arange(len(covs))[::-1]
+    for sample, marker, colour in (("unmatched", "o", PALETTE[1]), ("matched", "x", PALETTE[0])):
+        b = balance[balance["sample"] == sample].set_index("covariate").loc[covs, "% bias"]
+        ax.scatter(b, yy, marker=marker, s=50, color=colour, label=sample, zorder=3)
+    ax.axvline(0, color="#555555", linewidth=0.8)
+    for v in (-10, 10):
+        ax.axvline(v, color="#999999", linewidth=0.6, linestyle=":")
+    ax.set_yticks(yy, covs)
+    ax.set_xlabel("standardised % bias across covariates")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
