@@ -52,6 +52,7 @@ class TWFEResult:
     f_pvalue: float
     df_resid: int
     spec: dict = field(default_factory=dict)
+    cov: pd.DataFrame | None = field(default=None, repr=False)
 
     def ci(self, level: float = 0.95) -> pd.DataFrame:
         crit = stats.t.ppf(0.5 + level / 2, self.df_resid)
@@ -162,7 +163,8 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
     f_p = float(stats.f.sf(F, k, df_resid))
     spec = {"y": y, "treat": treat, "controls": list(controls or ()), "entity_effects": entity_effects,
             "time_effects": time_effects, "cluster": cluster, "convention": convention, "K": K, "q": q}
-    return TWFEResult(params, se, tstat, pval, N, G, 1 - ssr / tss, 1 - ssr / tss_w, F, f_p, df_resid, spec)
+    cov = pd.DataFrame(V, index=names, columns=names)
+    return TWFEResult(params, se, tstat, pval, N, G, 1 - ssr / tss, 1 - ssr / tss_w, F, f_p, df_resid, spec, cov)
 
 
 def reference_panelols(panel: pd.DataFrame, y: str, regs: list[str], entity="city_code", time="year",

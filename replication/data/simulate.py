@@ -85,9 +85,9 @@ class DGP:
     effect_noise: float = 1.0  # SD of a city-specific effect intensity (unexplained heterogeneity)
     effect_cell_noise: float = 0.5  # SD of city-year noise in the effect intensity
     pretrend: float = 0.0  # differential z trend per year before adoption for future pilots
-    a_hc: float = 0.0015  # did -> hc (students / population)
-    a_st: float = 0.8  # did -> st (100 million yuan)
-    mediator_scale: float = 1.0  # multiplies every mediator loading b_j
+    a_hc: float = 0.003  # did -> hc (students / population)
+    a_st: float = 1.5  # did -> st (100 million yuan)
+    mediator_scale: float = 2.0  # multiplies every mediator loading b_j
     noise_scale: float = 1.0  # multiplies the idiosyncratic noise of every indicator
     missing_rate: float = 0.003  # share of interior indicator/control cells deleted
     index_scale: float = 10.0  # scale of the entropy index used for the truth
