@@ -58,3 +58,13 @@ def load(seed: int, data_path: str = "", first_year: int = 2009, last_year: int 
     if index:
         panel = add_index(panel, **index_options)
     return panel, sim, banner, report
+
+
+def glue_figure(name: str, fig) -> None:
+    """Glue a figure for a ``{glue:figure}`` directive and close it, so that the inline
+    backend does not also print it under the (hidden) code cell."""
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)
