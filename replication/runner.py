@@ -202,6 +202,7 @@ def run_notebooks(params_file: str | Path | None = "params/paper.yaml", only: li
                 shutil.copy2(staging / f"{r['notebook']}.ipynb", FAILED / f"{r['notebook']}.ipynb")
             raise RunError("; ".join(f"{r['notebook']}: {r['error']}" for r in failed)
                            + f". Executed notebooks with tracebacks: {FAILED}. Previous chapters left intact.")
+        _write_run_records(staging, rows, params_file, time.perf_counter() - t0, jobs)
         backup = BOOK_DIR / f".old-chapters-{os.getpid()}"
         if CHAPTERS.exists():
             CHAPTERS.rename(backup)
@@ -213,6 +214,54 @@ def run_notebooks(params_file: str | Path | None = "params/paper.yaml", only: li
         signal.signal(signal.SIGTERM, old_handler)
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def environment_rows() -> list[dict]:
+    """Python, platform, cores and the versions of the packages that matter."""
+    import platform
+    from importlib import metadata
+
+    rows = [{"item": "python", "value": platform.python_version()},
+            {"item": "platform", "value": platform.platform()},
+            {"item": "processor", "value": platform.machine()},
+            {"item": "cores", "value": str(os.cpu_count())}]
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+        rows.append({"item": "memory", "value": f"{mem:.0f} GiB"})
+    except (ValueError, OSError, AttributeError):
+        pass
+    for pkg in ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "matplotlib", "seaborn", "papermill",
+                "jupyter-book", "wildboottest"):
+        try:
+            rows.append({"item": pkg, "value": metadata.version(pkg)})
+        except metadata.PackageNotFoundError:
+            rows.append({"item": pkg, "value": "not installed"})
+    return rows
+
+
+def _write_run_records(chapters: Path, rows: list[dict], params_file, wall: float, jobs: int) -> None:
+    """Run times and the environment, for the book's reproducibility appendix."""
+    import csv
+
+    out = chapters / "outputs"
+    out.mkdir(parents=True, exist_ok=True)
+    known = {}
+    if (out / "run_summary.csv").exists():  # keep the chapters not re-run this time (--only)
+        with open(out / "run_summary.csv", newline="") as f:
+            known = {r["notebook"]: r for r in csv.DictReader(f) if not r["notebook"].startswith("all")}
+    for r in rows:
+        known[r["notebook"]] = {"notebook": r["notebook"], "seconds": f"{r['seconds']:.1f}", "status": r["status"]}
+    with open(out / "run_summary.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["notebook", "seconds", "status"])
+        for k in sorted(known):
+            w.writerow([known[k]["notebook"], known[k]["seconds"], known[k]["status"]])
+        w.writerow([f"all ({jobs} in parallel, parameters {params_file})", f"{wall:.1f}", "wall time"])
+    with open(out / "environment.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["item", "value"])
+        for r in environment_rows():
+            w.writerow([r["item"], r["value"]])
 
 
 def build_book(strict: bool = True) -> Path:
