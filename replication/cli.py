@@ -6,6 +6,7 @@
 * ``run [--params FILE] [--only 01 03] [-p name=value]``  execute the notebooks with
                       papermill into the book's chapter folder (atomically).
 * ``build``           render the HTML book from the executed notebooks.
+* ``check [--data PATH] [--tolerance X]``  the scorecard; exit 1 when a number misses the tolerance.
 * ``codebook [--write]``  the codebook table of ``data/README.md``, generated from the schema.
 
 Errors a user can fix never print a traceback.
@@ -68,6 +69,41 @@ def _build(a) -> int:
     return 0
 
 
+def _check(a) -> int:
+    import pandas as pd
+
+    from .data import default_simulation, load_panel
+    from .index import add_index
+    from .scorecard import compute_all, scorecard, summary
+
+    if a.data:
+        panel, truth = load_panel(a.data), None
+        print(f"data: {a.data}")
+    else:
+        panel = load_panel(seed=a.seed)
+        truth = default_simulation(a.seed).truth
+        print(f"data: the default semi-synthetic panel (seed {a.seed}); agreement with the paper is not expected,"
+              " compare with the truth")
+    card = scorecard(compute_all(add_index(panel), seed=a.seed, n_placebo=a.n_placebo, n_boot=a.n_boot), truth,
+                     rtol=a.rtol if a.rtol is not None else 0.0, atol=a.tolerance if a.tolerance is not None else 0.01)
+    if a.rows:
+        card = card[card["row"].isin(a.rows)]
+    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.precision", 4):
+        print(card[["table", "column", "row", "paper", "ours", "ci_lower", "ci_upper", "truth", "same sign",
+                    "same significance", "within tolerance"]].to_string(index=False))
+        print()
+        print(summary(card).to_string())
+    if a.tolerance is None and a.rtol is None:
+        return 0
+    failed = card[~card["within tolerance"]]
+    if len(failed):
+        print(f"\n{len(failed)} of {len(card)} numbers differ from the paper by more than the tolerance",
+              file=sys.stderr)
+        return 1
+    print(f"\nall {len(card)} numbers within the tolerance")
+    return 0
+
+
 def _codebook(a) -> int:
     from ._paths import DATA_DIR
     from .data.schema import BEGIN, END, codebook_markdown
@@ -110,6 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="render the HTML book")
     b.add_argument("--no-strict", action="store_true")
     b.set_defaults(func=_build)
+    k = sub.add_parser("check", help="the replication scorecard: every reported number beside ours")
+    k.add_argument("--data", help="your panel (CSV or Parquet); default: the semi-synthetic panel")
+    k.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    k.add_argument("--tolerance", type=float, help="absolute tolerance; any number outside it exits 1")
+    k.add_argument("--rtol", type=float, help="relative tolerance (added to --tolerance)")
+    k.add_argument("--rows", nargs="*", help="only these rows, e.g. did")
+    k.add_argument("--n-placebo", type=int, default=500)
+    k.add_argument("--n-boot", type=int, default=300)
+    k.set_defaults(func=_check)
     c = sub.add_parser("codebook", help="print the codebook table (exit 1 if data/README.md is stale)")
     c.add_argument("--write", action="store_true", help="rewrite the table in data/README.md")
     c.set_defaults(func=_codebook)
