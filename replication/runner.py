@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import yaml
@@ -130,19 +129,62 @@ def resolve_parameters(params_file: str | Path | None, nbs: list[Path], override
     return resolved
 
 
-def _execute(nb: str, out: str, params: dict, cwd: str) -> tuple[str, float, str | None]:
-    import papermill as pm
+def _first_error(path: Path) -> str | None:
+    """'cell N raised Name: message' for the first error output of an executed notebook."""
+    import nbformat
 
-    t0 = time.perf_counter()
     try:
-        pm.execute_notebook(nb, out, parameters=params, cwd=cwd, progress_bar=False, kernel_name="python3",
-                            log_output=False)
-    except pm.PapermillExecutionError as e:
-        return out, time.perf_counter() - t0, f"cell {e.exec_count} raised {e.ename}: {e.evalue}"
-    except Exception as e:  # kernel died, bad notebook ...
-        return out, time.perf_counter() - t0, f"{type(e).__name__}: {e}"
-    _hide_default_parameters(out)
-    return out, time.perf_counter() - t0, None
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - the notebook may not have been written at all
+        return None
+    for i, c in enumerate(nb.cells):
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "error":
+                return f"cell {c.get('execution_count') or i} raised {o.get('ename')}: {o.get('evalue')}"
+    return None
+
+
+class _Job:
+    """One notebook executed by papermill in its own process session (so that an
+    interrupt can stop it and its kernel together)."""
+
+    def __init__(self, nb: Path, out: Path, params: dict, cwd: Path, tmp: Path):
+        self.nb, self.out = nb, out
+        pfile = tmp / f"{nb.stem}.params.yaml"
+        pfile.write_text(yaml.safe_dump(params))
+        self.log = open(tmp / f"{nb.stem}.log", "w")
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "papermill", str(nb), str(out), "-f", str(pfile), "--cwd", str(cwd),
+             "-k", "python3", "--no-progress-bar"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def result(self) -> tuple[float, str | None]:
+        self.log.close()
+        secs = time.perf_counter() - self.t0
+        if self.proc.returncode == 0:
+            _hide_default_parameters(str(self.out))
+            return secs, None
+        err = _first_error(self.out)
+        if err is None:
+            tail = Path(self.log.name).read_text(errors="replace").strip().splitlines()[-3:]
+            err = "papermill failed: " + " | ".join(tail)
+        return secs, err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.log.close()
 
 
 def _hide_default_parameters(path: str) -> None:
@@ -181,18 +223,29 @@ def run_notebooks(params_file: str | Path | None = "params/paper.yaml", only: li
         else:
             staging.mkdir(parents=True)
         jobs = jobs or min(len(nbs), os.cpu_count() or 1)
-        print(f"running {len(nbs)} notebook(s) with {params_file or 'their defaults'}, {jobs} at a time")
+        print(f"running {len(nbs)} notebook(s) with {params_file or 'their defaults'}, {jobs} at a time", flush=True)
         t0 = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futs = {pool.submit(_execute, str(nb), str(staging / nb.name), params[nb.stem], str(staging)): nb
-                    for nb in nbs}
-            for f in as_completed(futs):
-                nb = futs[f]
-                out, secs, err = f.result()
-                rows.append({"notebook": nb.stem, "seconds": round(secs, 1), "status": "ok" if not err else "FAILED",
-                             "error": err})
-                print(f"  {'ok    ' if not err else 'FAILED'} {nb.stem:<22} {secs:6.1f} s" + (f"  {err}" if err else ""),
-                      flush=True)
+        tmp = staging / ".runner"
+        tmp.mkdir(exist_ok=True)
+        queue, running = list(nbs), []
+        try:
+            while queue or running:
+                while queue and len(running) < jobs:
+                    nb = queue.pop(0)
+                    running.append(_Job(nb, staging / nb.name, params[nb.stem], staging, tmp))
+                time.sleep(0.05)
+                for job in [j for j in running if j.poll() is not None]:
+                    running.remove(job)
+                    secs, err = job.result()
+                    rows.append({"notebook": job.nb.stem, "seconds": round(secs, 1),
+                                 "status": "ok" if not err else "FAILED", "error": err})
+                    print(f"  {'ok    ' if not err else 'FAILED'} {job.nb.stem:<22} {secs:6.1f} s"
+                          + (f"  {err}" if err else ""), flush=True)
+        except BaseException:
+            for job in running:
+                job.kill()
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
         rows.sort(key=lambda r: r["notebook"])
         failed = [r for r in rows if r["error"]]
         print(f"{len(rows) - len(failed)} ok, {len(failed)} failed, {time.perf_counter() - t0:.1f} s wall")

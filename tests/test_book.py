@@ -29,9 +29,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 BROWSER_OWN = re.compile(r"^https?://([a-z0-9-]+\.)*(google\.com|googleapis\.com|gvt1\.com)(/|$)")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    proj = tmp_path_factory.mktemp("book") / "project"
+def _copy_and_run(proj: Path) -> dict:
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
                            text=True, check=True).stdout.split()
     for f in files:
@@ -42,6 +40,20 @@ def built(tmp_path_factory):
     run = subprocess.run([sys.executable, "-m", "replication", "run", "--params", "params/quick.yaml"], cwd=proj,
                          env=env, capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return env
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    proj = tmp_path_factory.mktemp("book") / "project"
+    _copy_and_run(proj)
+    return proj
+
+
+@pytest.fixture(scope="module")
+def built(project):
+    proj = project
+    env = {**os.environ, "REPLICATION_ROOT": str(proj)}
     build = subprocess.run([sys.executable, "-m", "replication", "build"], cwd=proj, env=env, capture_output=True,
                            text=True, timeout=900)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
@@ -112,3 +124,16 @@ def test_screenshots_of_landing_page_and_a_chapter(server):
                   f"{server}/{path}")
         assert shot.exists() and shot.stat().st_size > 20_000, name
     (out / "README.txt").write_text(json.dumps({"made by": "tests/test_book.py", "server": server}))
+
+
+def test_two_runs_give_byte_identical_tables(project, tmp_path):
+    """Same parameters, same numbers: every exported CSV of a second run is byte-identical."""
+    other = tmp_path / "again"
+    _copy_and_run(other)
+    a, b = project / "book" / "chapters" / "outputs", other / "book" / "chapters" / "outputs"
+    skip = {"run_summary.csv", "environment.csv"}
+    files = sorted(p.relative_to(a) for p in a.rglob("*.csv") if p.name not in skip)
+    assert len(files) > 30
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*.csv") if p.name not in skip)
+    different = [str(f) for f in files if (a / f).read_bytes() != (b / f).read_bytes()]
+    assert not different, f"tables differ between two identical runs: {different}"
