@@ -35,7 +35,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+	$(BIN)/python benchmarks/run_all.py
 
 pins: $(STAMP)
 	@echo "# Exact pins for the book and the tests (python 3.11). Regenerate with: make pins" > requirements.txt.new

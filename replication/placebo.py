@@ -76,7 +76,7 @@ def _placebo_years(pilot: np.ndarray, years: np.ndarray, scheme: str, n_draws: i
 def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, n_draws: int = 500,
                      scheme: str = "cohort", seed: int | np.random.Generator | None = 0,
                      entity: str = "city_code", time: str = "year", pilot: str = "pilot_year",
-                     convention: str = "stata", chunk: int = 250, progress: bool = False) -> PlaceboResult:
+                     convention: str = "stata", chunk: int | None = None, progress: bool = False) -> PlaceboResult:
     """Placebo distribution of the TWFE DID coefficient (two-way FE, controls, city clusters).
 
     ``seed`` may be an int or a ``numpy.random.Generator``.  Returns every draw's
@@ -99,15 +99,19 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
                          f"treated of {len(pil)}")
     real = twfe(df, y, "did", controls, entity=entity, time=time, convention=convention)
     e_lab, t_lab = df[entity].to_numpy(), years
+    dm = fast.Demeaner(e_lab, t_lab)
     X = df[list(controls)].to_numpy(dtype=float) if controls else np.empty((len(df), 0))
-    Xt = fast.demean(X, e_lab, t_lab) if X.shape[1] else X
-    yt = fast.partial_out(fast.demean(df[y].to_numpy(dtype=float), e_lab, t_lab)[:, None], Xt)[:, 0]
+    Q = fast.orthonormal_basis(dm(X)) if X.shape[1] else None
+    yt = fast.residualise(dm(df[y].to_numpy(dtype=float))[:, None], Q)[:, 0]
     codes, G = fast.group_codes(e_lab)
     N, k = len(df), len(controls or ()) + 1
     T = len(np.unique(years))
     K = k + 1 + (T - 1)
     q = (G / (G - 1)) * ((N - 1) / (N - K)) if convention == "stata" else 1.0
     PY = _placebo_years(pil, years, scheme, n_draws, rng)
+    # draws per batch: bounded memory (about 2e7 numbers per working array) at any panel size
+    chunk = chunk or max(1, min(250, int(2e7 // len(df))))
+    cluster_ind = fast._indicator(codes, G)
     out = []
     it = range(0, n_draws, chunk)
     if progress:
@@ -115,14 +119,14 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
 
         it = tqdm(it, desc="placebo draws", unit_scale=chunk)
     for start in it:
-        block = PY[:, start:start + chunk]
-        D = (years[:, None] >= np.nan_to_num(block[city_idx], nan=np.inf)).astype(float)
-        Dt = fast.partial_out(fast.demean(D, e_lab, t_lab), Xt)
+        first = np.nan_to_num(PY[:, start:start + chunk], nan=np.inf)  # cities x draws
+        D = (years[:, None] >= first[city_idx]).astype(float)
+        Dt = fast.residualise(dm(D), Q)
         dd = (Dt ** 2).sum(axis=0)
         ok = dd > 1e-12
         b = np.where(ok, (Dt * yt[:, None]).sum(axis=0) / np.where(ok, dd, 1.0), np.nan)
         resid = yt[:, None] - Dt * b
-        S = fast.cluster_scores(Dt * resid, codes, G)
+        S = cluster_ind @ (Dt * resid)
         se = np.sqrt(q * (S ** 2).sum(axis=0)) / np.where(ok, dd, np.nan)
         out.append(np.column_stack([b, se]))
     arr = np.vstack(out)

@@ -91,16 +91,22 @@ class _Searcher:
         self.cands = candidates
         self.pos = np.searchsorted(self.qs, candidates, side="right")  # obs with q <= gamma
         self.counts = np.bincount(self.ent, minlength=self.n_ent).astype(float)
+        self.dm = fast.Demeaner(self.ent)
         self._f_cache = self._entity_term()
 
     # --- transformation L = S M_D and its adjoint -------------------------------------------
     def L(self, A: np.ndarray) -> np.ndarray:
-        return fast.demean(A, self.ent)[self.keep]
+        return self.dm(A)[self.keep]
 
     def Lt(self, B: np.ndarray) -> np.ndarray:
+        """L' B for B in the transformed space.  Without dropped rows L = M_D and every B
+        used here (residuals, bases of demeaned columns) already has entity means zero,
+        so L' B = B."""
+        if not self.drop:
+            return B
         full = np.zeros((self.n,) + B.shape[1:])
         full[self.keep] = B
-        return fast.demean(full, self.ent)
+        return self.dm(full)
 
     def regime_column(self, gamma: float) -> np.ndarray:
         return self.x * (self.q <= gamma)
@@ -374,9 +380,14 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
             beta = np.linalg.lstsq(srch.L(W), LY[:, 0], rcond=None)[0]
             fitted = fast.demean(W, ent) @ beta
             resid = (fast.demean(d[y].to_numpy(float), ent) - fitted).reshape(n_ent, T)
-            draw = rng.integers(0, n_ent, size=(B, n_ent))
-            Ystar = fitted[:, None] + resid[draw].transpose(1, 2, 0).reshape(n_ent * T, B)
-            eb = sequential(srch.L(Ystar), k)
+            draw = rng.integers(0, n_ent, size=(B, n_ent), dtype=np.int32)
+            chunk = max(1, min(B, int(2e7 // len(d))))  # bounded memory at any panel size
+            parts = []
+            for s0 in range(0, B, chunk):
+                dr = draw[s0:s0 + chunk]
+                Ystar = fitted[:, None] + resid[dr].transpose(1, 2, 0).reshape(n_ent * T, len(dr))
+                parts.append(sequential(srch.L(Ystar), k))
+            eb = {key: np.concatenate([p_[key] for p_ in parts]) for key in parts[0]}
             num = {1: eb["S0"] - eb["S1"], 2: eb.get("S1", 0) - eb.get("S2", 0),
                    3: eb.get("S2r", 0) - eb.get("S3", 0)}[k]
             den = {1: eb["S1"], 2: eb.get("S2"), 3: eb.get("S3")}[k] / dof
