@@ -22,7 +22,7 @@ def main() -> int:
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             return 1
-        parts.append(f"### {b}\n\n```\n{proc.stdout.rstrip()}\n```\n")
+        parts.append(f"## {b}\n\n```\n{proc.stdout.rstrip()}\n```\n")
     try:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
     except (ValueError, OSError):
