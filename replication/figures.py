@@ -236,3 +236,36 @@ def bias_dotplot(balance: pd.DataFrame) -> plt.Figure:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def event_study_figure(curves: dict[str, pd.DataFrame], truth: pd.Series | None = None) -> plt.Figure:
+    """Event-study estimates with 95 % CIs from several estimators, truth marked."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    k = len(curves)
+    for j, (name, c) in enumerate(curves.items()):
+        off = (j - (k - 1) / 2) * 0.12
+        ax.errorbar(c["event_time"] + off, c["coef"], yerr=[c["coef"] - c["ci_lower"], c["ci_upper"] - c["coef"]],
+                    fmt="o", ms=4, capsize=2, color=PALETTE[j % 6], label=name)
+    if truth is not None:
+        ax.plot(truth.index, truth.to_numpy(), "D-", color="#222222", ms=4, linewidth=1, label="truth (default data)")
+    ax.axhline(0, color="#555555", linewidth=0.8)
+    ax.axvline(-0.5, color="#999999", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("years since the pilot (event time)")
+    ax.set_ylabel("effect on the NQP index")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def bacon_figure(two: pd.DataFrame) -> plt.Figure:
+    """Goodman-Bacon scatter: each 2x2 DID estimate against its weight, by comparison type."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for j, (kind, sub) in enumerate(two.groupby("type")):
+        ax.scatter(sub["weight"], sub["estimate"], s=40, color=PALETTE[j % 6], label=kind, alpha=0.8)
+    tw = float((two["weight"] * two["estimate"]).sum())
+    ax.axhline(tw, color=PALETTE[1], linestyle="--", linewidth=1, label=f"TWFE = {tw:.3f}")
+    ax.set_xlabel("weight")
+    ax.set_ylabel("2x2 DID estimate")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
