@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,13 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        proj = Path(tmp) / "project"
-        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.split()
-        for f in files:
-            if (ROOT / f).is_file():
-                (proj / f).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(ROOT / f, proj / f)
+        from replication.runner import copy_project
+
+        proj = copy_project(Path(tmp) / "project")
         env = {**os.environ, "REPLICATION_ROOT": str(proj)}
         t0 = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "replication", "run", "--params", "params/paper.yaml"], cwd=proj,

@@ -123,7 +123,7 @@ def check_sample_sizes() -> pd.DataFrame:
              CONSISTENT, "285 cities over 14 years give the tables' N, which suggests 2009-2022"),
         _row("sample size", "Table 3 (1)", f"N = {int(N(3, '(1)'))} after dropping 4 municipalities",
              f"{int(N(2, '(5)'))} - 4 x 14 = {int(N(2, '(5)')) - 56} (or - 4 x 12 = {int(N(2, '(5)')) - 48})",
-             INCONSISTENT, f"3990 - 3892 = 98 = 7 x 14 city-years were dropped, not 4 cities"),
+             INCONSISTENT, "3990 - 3892 = 98 = 7 x 14 city-years were dropped, not 4 cities"),
         _row("sample size", "Table 3 (2)", f"N = {int(N(3, '(2)'))} with the Broadband China dummy",
              "3990 (adding a 0/1 control drops no observations)", CANNOT_TELL,
              "28 = 2 x 14 city-years are missing without explanation"),

@@ -269,6 +269,18 @@ def run_notebooks(params_file: str | Path | None = "params/paper.yaml", only: li
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def copy_project(dest: Path) -> Path:
+    """Copy the project's tracked (and untracked, not ignored) files to ``dest``; run it there
+    with ``REPLICATION_ROOT=dest`` to leave this working tree's book untouched."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=PROJECT_ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for f in files:
+        if (PROJECT_ROOT / f).is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT_ROOT / f, dest / f)
+    return dest
+
+
 def environment_rows() -> list[dict]:
     """Python, platform, cores and the versions of the packages that matter."""
     import platform

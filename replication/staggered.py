@@ -102,7 +102,6 @@ def bacon(panel: pd.DataFrame, y: str, *, treat: str = "did", entity: str = "cit
     g = gu.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     g = np.where(g > 0, g, np.nan)
     g = np.where(g <= years[0], years[0], g)  # treated from the first period on: "always treated"
-    N = len(units)
     D = (~np.isnan(g))[:, None] & (years[None, :] >= np.nan_to_num(g, nan=np.inf)[:, None])
     Dt = D - D.mean(axis=1, keepdims=True) - D.mean(axis=0, keepdims=True) + D.mean()
     VD = (Dt ** 2).mean()
@@ -234,8 +233,7 @@ def _impute(Y: np.ndarray, X: np.ndarray, D: np.ndarray, ent: np.ndarray, tim: n
     keep = wu > 0
     e_u, t_u = ent[untreated][keep], tim[untreated][keep]
     w = wu[keep]
-    # weighted two-way FE (+ controls) on untreated rows by alternating projections on sqrt-weights
-    Z = np.column_stack([Y[untreated][keep], X[untreated][keep]]) if X.shape[1] else Y[untreated][keep][:, None]
+    # weighted two-way FE (+ controls) on untreated rows by alternating projections
     codes_e, ne = fast.group_codes(e_u)
     codes_t, nt = fast.group_codes(t_u)
 
@@ -244,43 +242,35 @@ def _impute(Y: np.ndarray, X: np.ndarray, D: np.ndarray, ent: np.ndarray, tim: n
         den = np.bincount(codes, weights=w, minlength=n)
         return num / den[:, None]
 
-    R = Z.copy()
-    ae, at = np.zeros((ne, Z.shape[1])), np.zeros((nt, Z.shape[1]))
-    for _ in range(500):
-        ae_new = wmean(R + ae[codes_e], codes_e, ne)
-        R = R + ae[codes_e] - ae_new[codes_e]
-        at_new = wmean(R + at[codes_t], codes_t, nt)
-        R = R + at[codes_t] - at_new[codes_t]
-        delta = max(np.abs(ae_new - ae).max(), np.abs(at_new - at).max())
-        ae, at = ae_new, at_new
-        if delta < 1e-12:
-            break
-    beta = np.zeros(0)
-    if X.shape[1]:
-        beta = np.linalg.lstsq(R[:, 1:] * np.sqrt(w)[:, None], R[:, 0] * np.sqrt(w), rcond=None)[0]
-        # refit the effects of y - X beta
-        Zr = (Y[untreated][keep] - X[untreated][keep] @ beta)[:, None]
-        R2 = Zr.copy()
-        ae, at = np.zeros((ne, 1)), np.zeros((nt, 1))
+    def effects(Z):
+        """Unit and year effects of the columns of Z (weighted), and the residuals."""
+        R = Z.copy()
+        ae, at = np.zeros((ne, Z.shape[1])), np.zeros((nt, Z.shape[1]))
         for _ in range(500):
-            ae_new = wmean(R2 + ae[codes_e], codes_e, ne)
-            R2 = R2 + ae[codes_e] - ae_new[codes_e]
-            at_new = wmean(R2 + at[codes_t], codes_t, nt)
-            R2 = R2 + at[codes_t] - at_new[codes_t]
+            ae_new = wmean(R + ae[codes_e], codes_e, ne)
+            R = R + ae[codes_e] - ae_new[codes_e]
+            at_new = wmean(R + at[codes_t], codes_t, nt)
+            R = R + at[codes_t] - at_new[codes_t]
             delta = max(np.abs(ae_new - ae).max(), np.abs(at_new - at).max())
             ae, at = ae_new, at_new
             if delta < 1e-12:
                 break
-        ae, at = ae[:, 0], at[:, 0]
-    else:
-        ae, at = ae[:, 0], at[:, 0]
+        return ae, at, R
+
+    yu, Xu = Y[untreated][keep], X[untreated][keep]
+    beta = np.zeros(X.shape[1])
+    if X.shape[1]:
+        _, _, R = effects(np.column_stack([yu, Xu]))
+        beta = np.linalg.lstsq(R[:, 1:] * np.sqrt(w)[:, None], R[:, 0] * np.sqrt(w), rcond=None)[0]
+    ae, at, _ = effects((yu - Xu @ beta)[:, None])
+    ae, at = ae[:, 0], at[:, 0]
     emap = dict(zip(np.unique(e_u), range(ne)))
     tmap = dict(zip(np.unique(t_u), range(nt)))
     tr = D & (w_ent > 0)
     ei = np.array([emap.get(v, -1) for v in ent[tr]])
     ti = np.array([tmap.get(v, -1) for v in tim[tr]])
     ok = (ei >= 0) & (ti >= 0)
-    y0 = ae[ei[ok]] + at[ti[ok]] + (X[tr][ok] @ beta if X.shape[1] else 0.0)
+    y0 = ae[ei[ok]] + at[ti[ok]] + X[tr][ok] @ beta
     tau = Y[tr][ok] - y0
     return float(np.average(tau, weights=w_ent[tr][ok])), tau
 

@@ -319,6 +319,16 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
         j = np.argmin(S, axis=0)
         return cands[j], S[j, np.arange(S.shape[1])], S, S_W
 
+    def grouped(fixed_per_draw: np.ndarray, LYm, trim_k):
+        """Best next threshold for every draw, given that draw's earlier thresholds
+        (draws that share them share one projection)."""
+        g_out, s_out = np.empty(LYm.shape[1]), np.empty(LYm.shape[1])
+        keys = fixed_per_draw.reshape(LYm.shape[1], -1)
+        for key in np.unique(keys, axis=0):
+            m = (keys == key).all(axis=1)
+            g_out[m], s_out[m], _, _ = best(tuple(key), LYm[:, m], trim_k)
+        return g_out, s_out
+
     def sequential(LYm, k):
         """Sequential estimates for every column: returns dict of arrays."""
         out = {}
@@ -326,28 +336,12 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
         out.update(g1=g1, S1=S1, S0=S0)
         if k == 1:
             return out
-        S2 = np.empty(LYm.shape[1])
-        g2 = np.empty(LYm.shape[1])
-        for val in np.unique(g1):
-            m = g1 == val
-            gg, ss, _, _ = best((val,), LYm[:, m], tr[1])
-            g2[m], S2[m] = gg, ss
+        g2, S2 = grouped(g1, LYm, tr[1])
         out.update(g2=g2, S2=S2)
         if k == 2:
             return out
-        g1r = np.empty(LYm.shape[1])
-        S2r = np.empty(LYm.shape[1])
-        for val in np.unique(g2):
-            m = g2 == val
-            gg, ss, _, _ = best((val,), LYm[:, m], tr[1])
-            g1r[m], S2r[m] = gg, ss
-        g3 = np.empty(LYm.shape[1])
-        S3 = np.empty(LYm.shape[1])
-        pairs = np.column_stack([g1r, g2])
-        for pr in np.unique(pairs, axis=0):
-            m = (pairs == pr).all(axis=1)
-            gg, ss, _, _ = best(tuple(pr), LYm[:, m], tr[2])
-            g3[m], S3[m] = gg, ss
+        g1r, S2r = grouped(g2, LYm, tr[1])
+        g3, S3 = grouped(np.sort(np.column_stack([g1r, g2]), axis=1), LYm, tr[2])
         out.update(g1r=g1r, S2r=S2r, g3=g3, S3=S3)
         return out
 

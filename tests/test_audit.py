@@ -1,7 +1,6 @@
 """The audit of the paper's reported statistics, each check on a hand-worked case."""
 from __future__ import annotations
 
-import pytest
 
 from conftest import run_cli
 from replication import audit

@@ -30,12 +30,9 @@ BROWSER_OWN = re.compile(r"^https?://([a-z0-9-]+\.)*(google\.com|googleapis\.com
 
 
 def _copy_and_run(proj: Path) -> dict:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (proj / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, proj / f)
+    from replication.runner import copy_project
+
+    copy_project(proj)
     env = {**os.environ, "REPLICATION_ROOT": str(proj)}
     run = subprocess.run([sys.executable, "-m", "replication", "run", "--params", "params/quick.yaml"], cwd=proj,
                          env=env, capture_output=True, text=True, timeout=1800)

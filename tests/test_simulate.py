@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication.data import DEFAULT_SEED, INDICATORS, load_panel, simulate_panel
+from replication.data import INDICATORS, load_panel, simulate_panel
 from replication.data.schema import REQUIRED
 
 HASH = ("import hashlib, pandas as pd; from replication.data import load_panel; p = load_panel(); "
