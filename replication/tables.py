@@ -174,8 +174,8 @@ def paper_table(n: int, columns=None) -> pd.DataFrame:
 
 def paper_vs_ours(n: int, results: dict, rows=("did",), truth: dict | None = None) -> pd.DataFrame:
     """One row per (column, coefficient): the paper's number, ours, and whether they agree
-    in sign and in significance level; with ``truth`` (column -> true value), the truth
-    and whether our 95 % CI covers it."""
+    in sign and in significance level; with ``truth`` (column -> true value of the ``did``
+    coefficient), the truth and whether our 95 % CI covers it."""
     from . import paper
     from .did import stars
 
@@ -196,7 +196,7 @@ def paper_vs_ours(n: int, results: dict, rows=("did",), truth: dict | None = Non
                 "same stars": (bool(int(pe["stars"]) == len(stars(res.pvalue[r])))
                                if pe is not None and r in res.params.index else None),
             }
-            if truth is not None and col in truth:
+            if truth is not None and col in truth and r == "did":
                 rec["truth"] = truth[col]
                 rec["CI covers truth"] = bool(ci["lower"] <= truth[col] <= ci["upper"]) if ci is not None else None
             out.append(rec)
