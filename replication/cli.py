@@ -33,8 +33,8 @@ def _simulate(a) -> int:
     if out.suffix.lower() not in (".csv", ".parquet"):
         print(f"--out must end in .csv or .parquet, got {out}", file=sys.stderr)
         return 2
-    sim = simulate_panel(seed=a.seed, years=tuple(a.years))
-    df = sim.panel if a.raw else load_panel(seed=a.seed, years=tuple(a.years))
+    years = tuple(a.years)
+    df = simulate_panel(seed=a.seed, years=years).panel if a.raw else load_panel(seed=a.seed, years=years)
     df = df.drop(columns=[c for c in ("treat", "did", "broadband") if c in df.columns])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

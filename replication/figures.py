@@ -269,3 +269,22 @@ def bacon_figure(two: pd.DataFrame) -> plt.Figure:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def sensitivity_figure(rows: list[dict], original: tuple[float, float] | None = None,
+                       truth: float | None = None) -> plt.Figure:
+    """HonestDiD-style sensitivity plot: the robust CI for each M (smoothness bound)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    Ms = [r["M"] for r in rows]
+    for r in rows:
+        ax.plot([r["M"], r["M"]], [r["lower"], r["upper"]], color=PALETTE[0], linewidth=3)
+    if original is not None:
+        ax.plot([-0.1 * max(Ms + [0.01])] * 2, original, color=PALETTE[1], linewidth=3, label="original 95% CI")
+    if truth is not None:
+        ax.axhline(truth, color=PALETTE[2], linewidth=1, label="truth (default data)")
+    ax.axhline(0, color="#555555", linewidth=0.8)
+    ax.set_xlabel("M (bound on the change in the slope of the pre-trend)")
+    ax.set_ylabel("effect in the pilot year")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
