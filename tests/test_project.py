@@ -91,3 +91,11 @@ def test_notebook_starts_with_inline_matplotlib(path):
     nb = nbformat.read(path, as_version=4)
     code = [c.source for c in nb.cells if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", [])]
     assert code[0].lstrip().startswith("%matplotlib inline")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_plumbing_cells_are_hidden(path):
+    nb = nbformat.read(path, as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", []):
+            assert "hide-input" in c.metadata.get("tags", []), f"{path.name}: tag plumbing cells hide-input"
