@@ -78,10 +78,11 @@ def sobel(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float, f
 
 
 def three_step(panel: pd.DataFrame, mediator: str, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,
-               convention: str = "stata", n_boot: int = 0, seed: int | np.random.Generator | None = 0
-               ) -> MediationResult:
-    """The three regressions, Sobel, and (``n_boot > 0``) the city-cluster bootstrap."""
-    s1 = twfe(panel, y, treat, controls, convention=convention)
+               convention: str = "stata", n_boot: int = 0, seed: int | np.random.Generator | None = 0,
+               step1: TWFEResult | None = None) -> MediationResult:
+    """The three regressions, Sobel, and (``n_boot > 0``) the city-cluster bootstrap.
+    ``step1`` reuses an already fitted index-on-did regression (it does not depend on M)."""
+    s1 = step1 or twfe(panel, y, treat, controls, convention=convention)
     s2 = twfe(panel, mediator, treat, controls, convention=convention)
     s3 = twfe(panel, y, [treat, mediator], controls, convention=convention)
     a, b = s2[treat], s3[mediator]
@@ -156,5 +157,5 @@ def joint_model(panel: pd.DataFrame, mediators=("hc", "st"), y: str = "nqp", tre
 def table4(panel: pd.DataFrame, y: str = "nqp", convention: str = "stata") -> dict[str, TWFEResult]:
     """Table 4's five columns: (1) index; (2) hc; (3) index with hc; (4) st; (5) index with st."""
     hc = three_step(panel, "hc", y, convention=convention)
-    st = three_step(panel, "st", y, convention=convention)
+    st = three_step(panel, "st", y, convention=convention, step1=hc.step1)
     return {"(1)": hc.step1, "(2)": hc.step2, "(3)": hc.step3, "(4)": st.step2, "(5)": st.step3}

@@ -43,6 +43,12 @@ def parse_cell(text: str) -> dict:
 
 
 def table(n: int) -> pd.DataFrame:
+    """A regression table (2, 3, 4, 6, 7) in long form (a copy; see :func:`_table`)."""
+    return _table(n).copy()
+
+
+@lru_cache(maxsize=None)
+def _table(n: int) -> pd.DataFrame:
     """A regression table (2, 3, 4, 6, 7) in long form: one row per (row, column).
 
     Columns: table, row, column, estimate, stars, paren, paren_kind, decimals, printed.
@@ -89,7 +95,7 @@ def text() -> dict:
 
 def value(n: int, row: str, column: str, what: str = "estimate") -> float:
     """One reported number, e.g. ``value(2, 'did', '(5)')`` -> 0.184."""
-    t = table(n)
+    t = _table(n)
     hit = t[(t["row"] == row) & (t["column"] == column)]
     if hit.empty:
         raise KeyError(f"table {n} has no cell ({row}, {column})")

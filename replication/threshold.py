@@ -71,6 +71,14 @@ def _per_entity_cumsum(vals: np.ndarray, ent: np.ndarray) -> np.ndarray:
     return out
 
 
+def _kept_rows(ent: np.ndarray, convention: str) -> np.ndarray:
+    """Rows kept after the within transformation (rows sorted by entity, then time):
+    all of them (xthreg), or all but each entity's first period (Hansen)."""
+    if convention == "xthreg":
+        return np.ones(len(ent), dtype=bool)
+    return np.r_[False, ent[1:] == ent[:-1]]
+
+
 class _Searcher:
     """Precomputed sorted structure of one (balanced) panel for threshold searches."""
 
@@ -81,11 +89,7 @@ class _Searcher:
         self.n = len(x)
         self.drop = convention == "hansen"
         # rows kept after the transformation (hansen: drop each entity's first period)
-        if self.drop:
-            first = np.r_[True, self.ent[1:] != self.ent[:-1]]
-            self.keep = ~first
-        else:
-            self.keep = np.ones(self.n, dtype=bool)
+        self.keep = _kept_rows(self.ent, convention)
         self.order = np.argsort(q, kind="stable")
         self.qs = q[self.order]
         self.cands = candidates
@@ -219,9 +223,7 @@ class _Fitter:
         Xr, names = self.design(gammas)
         yv = d[self.y_name].to_numpy(float)
         ent = d[self.entity].to_numpy()
-        keep = np.ones(len(d), bool)
-        if self.convention == "hansen":
-            keep = np.r_[True, ent[1:] != ent[:-1]] == 0
+        keep = _kept_rows(ent, self.convention)
         Xt = fast.demean(Xr, ent)[keep] + Xr.mean(axis=0)
         yt = fast.demean(yv, ent)[keep] + yv.mean()
         Zm = np.column_stack([Xt, np.ones(len(yt))])
@@ -431,7 +433,7 @@ def brute_force_ssr(df: pd.DataFrame, y: str, regime_x: str, q: str, controls, f
     """Reference: one OLS fit per candidate (slow), for tests and the benchmark."""
     d = df.sort_values([entity, time]).reset_index(drop=True)
     ent = d[entity].to_numpy()
-    keep = np.ones(len(d), bool) if convention == "xthreg" else (np.r_[True, ent[1:] != ent[:-1]] == 0)
+    keep = _kept_rows(ent, convention)
     x = d[regime_x].to_numpy(float)
     qv = d[q].to_numpy(float)
     yt = fast.demean(d[y].to_numpy(float), ent)[keep]
