@@ -272,19 +272,26 @@ def bacon_figure(two: pd.DataFrame) -> plt.Figure:
 
 
 def sensitivity_figure(rows: list[dict], original: tuple[float, float] | None = None,
-                       truth: float | None = None) -> plt.Figure:
-    """HonestDiD-style sensitivity plot: the robust CI for each M (smoothness bound)."""
+                       truth: float | None = None, *, key: str = "M",
+                       xlabel: str = "M (bound on the change in the slope of the pre-trend)",
+                       ylabel: str = "effect in the pilot year") -> plt.Figure:
+    """HonestDiD-style sensitivity plot: the robust CI for each value of the restriction's
+    parameter (``key``: "M" for smoothness, "Mbar" for relative magnitudes), the original
+    CI on the left."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    Ms = [r["M"] for r in rows]
+    xs = [r[key] for r in rows]
+    step = min(np.diff(sorted(xs))) if len(xs) > 1 else 0.1
     for r in rows:
-        ax.plot([r["M"], r["M"]], [r["lower"], r["upper"]], color=PALETTE[0], linewidth=3)
+        ax.plot([r[key], r[key]], [r["lower"], r["upper"]], color=PALETTE[0], linewidth=3)
     if original is not None:
-        ax.plot([-0.1 * max(Ms + [0.01])] * 2, original, color=PALETTE[1], linewidth=3, label="original 95% CI")
+        x0 = min(xs) - step
+        ax.plot([x0, x0], original, color=PALETTE[1], linewidth=3, label="original 95% CI")
+        ax.set_xticks([x0, *xs], ["original", *[f"{x:g}" for x in xs]])
     if truth is not None:
         ax.axhline(truth, color=PALETTE[2], linewidth=1, label="truth (default data)")
     ax.axhline(0, color="#555555", linewidth=0.8)
-    ax.set_xlabel("M (bound on the change in the slope of the pre-trend)")
-    ax.set_ylabel("effect in the pilot year")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -222,6 +222,8 @@ def run_notebooks(params_file: str | Path | None = "params/paper.yaml", only: li
             shutil.copytree(CHAPTERS, staging)
         else:
             staging.mkdir(parents=True)
+        for nb in nbs:  # a re-run chapter starts from an empty output folder: no stale tables
+            shutil.rmtree(staging / "outputs" / nb.stem, ignore_errors=True)
         jobs = jobs or min(len(nbs), os.cpu_count() or 1)
         print(f"running {len(nbs)} notebook(s) with {params_file or 'their defaults'}, {jobs} at a time", flush=True)
         t0 = time.perf_counter()

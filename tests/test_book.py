@@ -134,3 +134,20 @@ def test_two_runs_give_byte_identical_tables(project, tmp_path):
     assert files == sorted(p.relative_to(b) for p in b.rglob("*.csv") if p.name not in skip)
     different = [str(f) for f in files if (a / f).read_bytes() != (b / f).read_bytes()]
     assert not different, f"tables differ between two identical runs: {different}"
+
+
+def test_rerunning_a_chapter_drops_its_stale_tables_and_keeps_the_others(project):
+    """``run --only`` replaces that chapter's output folder (a table it no longer writes
+    does not linger) and leaves the other chapters as they were."""
+    out = project / "book" / "chapters" / "outputs"
+    stale = out / "01_data" / "a_table_no_chapter_writes.csv"
+    stale.write_text("x\n1\n")
+    other = sorted((out / "03_baseline").glob("*.csv"))
+    before = {p.name: p.read_bytes() for p in other}
+    env = {**os.environ, "REPLICATION_ROOT": str(project)}
+    run = subprocess.run([sys.executable, "-m", "replication", "run", "--params", "params/quick.yaml", "--only", "01"],
+                         cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not stale.exists()
+    assert any((out / "01_data").glob("*.csv"))
+    assert {p.name: p.read_bytes() for p in sorted((out / "03_baseline").glob("*.csv"))} == before
