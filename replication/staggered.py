@@ -220,6 +220,13 @@ def sun_abraham(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", enti
     out["ci_lower"], out["ci_upper"] = out["coef"] - crit * out["se"], out["coef"] + crit * out["se"]
     out.attrs["cohort_effects"] = pd.DataFrame({"cohort": [m[0] for m in meta], "event_time": [m[1] for m in meta],
                                                 "coef": r.params[names].to_numpy(), "se": r.se[names].to_numpy()})
+    # overall ATT: the post-period cohort x event-time cells weighted by their treated
+    # units (CS's "simple" aggregation), with its SE from the full covariance
+    post = [n for n, m in zip(names, meta) if m[1] >= 0]
+    w = np.array([counts.get(m[0], 0) for m in meta if m[1] >= 0], float)
+    w = w / w.sum()
+    att, se = float(w @ r.params[post].to_numpy()), float(np.sqrt(w @ r.cov.loc[post, post].to_numpy() @ w))
+    out.attrs["att"] = {"att": att, "se": se, "ci_lower": att - crit * se, "ci_upper": att + crit * se}
     return out
 
 

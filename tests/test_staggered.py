@@ -80,6 +80,8 @@ def test_sun_abraham_post_effects_equal_cs_group_time_effects(mpdta):
     s = sa.set_index("event_time")
     for e in (0, 1, 2, 3):
         assert s.loc[e, "coef"] == pytest.approx(dyn.loc[e, "att"], abs=1e-10)
+    # and the unit-weighted mean of the post cells is CS's simple ATT
+    assert sa.attrs["att"]["att"] == pytest.approx(cs["aggregations"]["simple"]["overall_att"], abs=1e-10)
 
 
 def test_imputation_equals_a_two_stage_regression(mpdta):
