@@ -265,6 +265,15 @@ def sensitivity_smoothness(beta, sigma, n_pre: int, n_post: int, Ms, **kw) -> li
     return [flci_smoothness(beta, sigma, n_pre, n_post, float(M), **kw) for M in Ms]
 
 
+def event_study_inputs(es: dict) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``beta, sigma, n_pre, n_post`` of a :func:`replication.staggered.event_study`
+    result, in HonestDiD's layout: event times in order, the reference period -1 omitted."""
+    r = es["result"]
+    cols = sorted((c for c in r.params.index if c[:1] == "e" and c[1:].lstrip("+-").isdigit()), key=lambda c: int(c[1:]))
+    n_pre = sum(int(c[1:]) < -1 for c in cols)
+    return r.params[cols].to_numpy(), r.cov.loc[cols, cols].to_numpy(), n_pre, len(cols) - n_pre
+
+
 def original_ci(beta, sigma, n_pre: int, n_post: int, *, l_vec=None, alpha: float = 0.05) -> dict:
     """The conventional interval for ``l' beta_post`` (HonestDiD's ``constructOriginalCS``)."""
     beta, sigma, l_vec = _check_event_study(beta, sigma, n_pre, n_post, l_vec)

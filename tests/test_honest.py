@@ -263,3 +263,14 @@ def test_eta_vertices_equal_the_linear_programme():
     e2, l2 = slow.solve(Y)
     np.testing.assert_allclose(e1, e2, atol=1e-9)
     np.testing.assert_allclose(l1, l2, atol=1e-7)
+
+
+def test_event_study_inputs_are_in_honestdid_layout(panel):
+    from replication import staggered
+    from replication.index import add_index
+
+    es = staggered.event_study(add_index(panel), "nqp", leads=3, lags=4)
+    beta, sigma, n_pre, n_post = honest.event_study_inputs(es)
+    assert (n_pre, n_post) == (2, 5) and beta.shape == (7,) and sigma.shape == (7, 7)
+    t = es["table"].set_index("event_time")
+    np.testing.assert_allclose(beta, t.loc[[-3, -2, 0, 1, 2, 3, 4], "coef"].to_numpy())
