@@ -20,8 +20,11 @@ delta is in Delta.  Two restrictions are implemented:
   delta at most ``Mbar`` times the largest pre-period first difference.  Delta^RM is a
   union of polyhedra (one per pre-period ``s`` and sign); the confidence set is the union
   of the Andrews-Roth-Pakes (ARP) conditional-test confidence sets over them, with the
-  least-favourable ("C-LF") hybrid, inverted on a grid of theta -- exactly as HonestDiD
-  does it (``createSensitivityResults_relativeMagnitudes``, ``method = "C-LF"``).
+  least-favourable ("C-LF") hybrid or without it ("Conditional"), inverted on a grid of
+  theta -- exactly as HonestDiD does it (``createSensitivityResults_relativeMagnitudes``).
+  Not implemented: the single-post-period (no nuisance parameter) variant, the other
+  restrictions of the R package (Delta^SDRM, sign and monotonicity variants) and the
+  FLCI hybrid.
 
 Why native: the R package is not available here and the only Python port on the package
 index needs PyTorch.  The linear programmes of the ARP test are solved exactly by
@@ -452,8 +455,10 @@ def _vlo_vup_dual(eta, s_T, gamma, sigma, poly):
 
 
 def _arp_reject(y, eta, lam, sigma, poly, alpha, lf_cv, kappa) -> bool:
-    """ARP conditional test with the least-favourable hybrid (HonestDiD's
-    ``.lp_conditional_test_fn`` with ``hybrid_flag = "LF"``) for one y."""
+    """ARP conditional test for one y (HonestDiD's ``.lp_conditional_test_fn``): with the
+    least-favourable hybrid when ``kappa > 0`` (first stage: reject if eta exceeds
+    ``lf_cv``; second stage at size (alpha - kappa) / (1 - kappa), truncated above at
+    ``lf_cv``), the plain conditional test when ``kappa = 0`` and ``lf_cv = inf``."""
     if not np.isfinite(eta):
         return False  # LP unbounded: HonestDiD does not reject
     if eta > lf_cv:
@@ -504,8 +509,12 @@ def _gamma_basis(l_vec: np.ndarray) -> np.ndarray:
 
 def rm_confidence_set(beta, sigma, n_pre: int, n_post: int, Mbar: float, *, l_vec=None,
                       alpha: float = 0.05, grid_points: int = 1000, grid_lb: float | None = None,
-                      grid_ub: float | None = None, sims: int = 1000, seed: int = 0) -> dict:
-    """Robust confidence set for ``theta = l' tau_post`` under Delta^RM(Mbar), C-LF.
+                      grid_ub: float | None = None, sims: int = 1000, seed: int = 0,
+                      method: str = "C-LF") -> dict:
+    """Robust confidence set for ``theta = l' tau_post`` under Delta^RM(Mbar).
+
+    ``method="C-LF"`` (HonestDiD's default) is the conditional test with the
+    least-favourable hybrid; ``"Conditional"`` is the ARP conditional test alone.
 
     As HonestDiD's ``computeConditionalCS_DeltaRM`` (``hybrid_flag = "LF"``,
     ``hybrid_kappa = alpha / 10``, post-period moments only): for each pre-period s and
@@ -529,7 +538,9 @@ def rm_confidence_set(beta, sigma, n_pre: int, n_post: int, Mbar: float, *, l_ve
                          "ARP variant without nuisance parameters is not implemented)")
     if Mbar < 0:
         raise ValueError(f"Mbar must be non-negative, got {Mbar}")
-    kappa = alpha / 10
+    if method not in ("C-LF", "Conditional"):
+        raise ValueError(f"method must be 'C-LF' or 'Conditional', not {method!r}")
+    kappa = alpha / 10 if method == "C-LF" else 0.0
     sd_theta = float(np.sqrt(l_vec @ sigma[n_pre:, n_pre:] @ l_vec))
     if grid_lb is None or grid_ub is None:
         id_lb, id_ub = rm_identified_set(beta, n_pre, n_post, Mbar, l_vec=l_vec)
@@ -548,9 +559,11 @@ def rm_confidence_set(beta, sigma, n_pre: int, n_post: int, Mbar: float, *, l_ve
             S = (A @ sigma @ A.T)[np.ix_(rows, rows)]
             sd = np.sqrt(np.diag(S))
             poly = _EtaPolytope(X, sd)
-            eta_sim, _ = poly.solve(r_rmvnorm(sims, S, seed))
-            eta_sim = eta_sim[np.isfinite(eta_sim)]
-            lf_cv = float(_r_quantile(eta_sim, 1 - kappa)) if len(eta_sim) else np.inf
+            lf_cv = np.inf
+            if kappa > 0:
+                eta_sim, _ = poly.solve(r_rmvnorm(sims, S, seed))
+                eta_sim = eta_sim[np.isfinite(eta_sim)]
+                lf_cv = float(_r_quantile(eta_sim, 1 - kappa)) if len(eta_sim) else np.inf
             Ys = Y[None, :] - grid[:, None] * a[None, :]
             etas, lams = poly.solve(Ys)
             for i in np.flatnonzero(~accept):
@@ -558,7 +571,7 @@ def rm_confidence_set(beta, sigma, n_pre: int, n_post: int, Mbar: float, *, l_ve
                     accept[i] = True
     acc = grid[accept]
     return {"lower": float(acc.min()) if len(acc) else np.nan, "upper": float(acc.max()) if len(acc) else np.nan,
-            "grid": grid, "accept": accept, "Mbar": float(Mbar)}
+            "grid": grid, "accept": accept, "Mbar": float(Mbar), "method": method}
 
 
 def sensitivity_rm(beta, sigma, n_pre: int, n_post: int, Mbars, **kw) -> list[dict]:

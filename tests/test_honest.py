@@ -274,3 +274,13 @@ def test_event_study_inputs_are_in_honestdid_layout(panel):
     assert (n_pre, n_post) == (2, 5) and beta.shape == (7,) and sigma.shape == (7, 7)
     t = es["table"].set_index("event_time")
     np.testing.assert_allclose(beta, t.loc[[-3, -2, 0, 1, 2, 3, 4], "coef"].to_numpy())
+
+
+@pytest.mark.parametrize("method", ["C-LF", "Conditional"])
+def test_rm_methods_equal_r_on_bcdata_with_a_200_point_grid(bc, method):
+    b, S = bc
+    sd = np.sqrt(S[4, 4])
+    r = honest.rm_confidence_set(b, S, 4, 4, 1.0, grid_lb=-20 * sd, grid_ub=20 * sd, grid_points=200, method=method)
+    lo, hi = BC["rm_Mbar1_grid200"][method]
+    assert r["lower"] == pytest.approx(lo, abs=1e-9) and r["upper"] == pytest.approx(hi, abs=1e-9)
+    assert r["method"] == method
