@@ -268,13 +268,34 @@ def sensitivity_smoothness(beta, sigma, n_pre: int, n_post: int, Ms, **kw) -> li
     return [flci_smoothness(beta, sigma, n_pre, n_post, float(M), **kw) for M in Ms]
 
 
+def event_time_inputs(coef, cov, *, first: int | None = None, last: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``beta, sigma, n_pre, n_post`` in HonestDiD's layout from event-study estimates
+    indexed by event time (``coef`` a Series, ``cov`` a DataFrame with the same labels):
+    event times ``first..last`` in order, the reference period -1 omitted.  The event
+    times must be consecutive and include -2 and 0 (the restrictions are about
+    consecutive differences)."""
+    import pandas as pd
+
+    coef = pd.Series(coef)
+    times = sorted(int(t) for t in coef.index if int(t) != -1
+                   and (first is None or int(t) >= first) and (last is None or int(t) <= last))
+    if -2 not in times or 0 not in times or times != [t for t in range(times[0], times[-1] + 1) if t != -1]:
+        raise ValueError(f"event times {times} must be consecutive around the reference period -1 "
+                         "and include -2 and 0")
+    labels = {int(t): t for t in coef.index}
+    idx = [labels[t] for t in times]
+    n_pre = sum(t < -1 for t in times)
+    return (coef.loc[idx].to_numpy(float), pd.DataFrame(cov).loc[idx, idx].to_numpy(float), n_pre,
+            len(times) - n_pre)
+
+
 def event_study_inputs(es: dict) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """``beta, sigma, n_pre, n_post`` of a :func:`replication.staggered.event_study`
-    result, in HonestDiD's layout: event times in order, the reference period -1 omitted."""
+    """:func:`event_time_inputs` of a :func:`replication.staggered.event_study` result."""
     r = es["result"]
-    cols = sorted((c for c in r.params.index if c[:1] == "e" and c[1:].lstrip("+-").isdigit()), key=lambda c: int(c[1:]))
-    n_pre = sum(int(c[1:]) < -1 for c in cols)
-    return r.params[cols].to_numpy(), r.cov.loc[cols, cols].to_numpy(), n_pre, len(cols) - n_pre
+    cols = [c for c in r.params.index if c[:1] == "e" and c[1:].lstrip("+-").isdigit()]
+    lab = {c: int(c[1:]) for c in cols}
+    return event_time_inputs(r.params[cols].rename(lab), r.cov.loc[cols, cols].rename(index=lab, columns=lab))
 
 
 def original_ci(beta, sigma, n_pre: int, n_post: int, *, l_vec=None, alpha: float = 0.05) -> dict:
@@ -340,30 +361,39 @@ class _EtaPolytope:
     vertices (supports of size k + 1) are enumerated once.  The maximising vertex is the
     LP's dual solution (the Lagrange multipliers the ARP test conditions on)."""
 
-    MAX_SUBSETS = 400_000
+    MAX_SUBSETS = 3_000_000  # candidate supports enumerated (in chunks); beyond: HiGHS per LP
+    CHUNK = 100_000
 
     def __init__(self, X: np.ndarray, sd: np.ndarray):
         self.X, self.sd = X, sd
         m, k = X.shape
         W = np.hstack([sd[:, None], X])  # W' lambda = e1
         self.W = W
-        n_sub = math.comb(m, k + 1)
         self.vertices = None
-        if n_sub <= self.MAX_SUBSETS:
-            subsets = np.array(list(itertools.combinations(range(m), k + 1)))
-            Wb = W[subsets]  # (n, k+1, k+1): rows of W on the support
-            Wt = np.swapaxes(Wb, 1, 2)
-            det = np.linalg.det(Wt)
-            ok = np.abs(det) > 1e-12 * np.abs(Wt).max(axis=(1, 2)) ** (k + 1)
-            e1 = np.zeros(k + 1)
-            e1[0] = 1.0
-            lam_b = np.linalg.solve(Wt[ok], np.broadcast_to(e1, (ok.sum(), k + 1))[..., None])[..., 0]
-            feas = (lam_b >= -1e-12).all(axis=1)
-            V = np.zeros((feas.sum(), m))
-            rows = np.repeat(np.arange(feas.sum()), k + 1)
-            V[rows, subsets[ok][feas].ravel()] = np.clip(lam_b[feas], 0.0, None).ravel()
-            V = np.unique(np.round(V, 14), axis=0) if len(V) else V
-            self.vertices = V
+        if math.comb(m, k + 1) <= self.MAX_SUBSETS:
+            combos = itertools.combinations(range(m), k + 1)
+            parts = []
+            while True:
+                chunk = np.array(list(itertools.islice(combos, self.CHUNK)), dtype=np.intp).reshape(-1, k + 1)
+                if not len(chunk):
+                    break
+                parts.append(self._vertices_on(chunk, W, m, k))
+            V = np.vstack(parts)
+            self.vertices = np.unique(np.round(V, 14), axis=0) if len(V) else V
+
+    @staticmethod
+    def _vertices_on(subsets, W, m, k):
+        """Basic feasible solutions of {lambda >= 0, W' lambda = e1} on the given supports."""
+        Wt = np.swapaxes(W[subsets], 1, 2)  # (n, k+1, k+1)
+        det = np.linalg.det(Wt)
+        ok = np.abs(det) > 1e-12 * np.abs(Wt).max(axis=(1, 2)) ** (k + 1)
+        e1 = np.zeros(k + 1)
+        e1[0] = 1.0
+        lam = np.linalg.solve(Wt[ok], np.broadcast_to(e1, (int(ok.sum()), k + 1))[..., None])[..., 0]
+        feas = (lam >= -1e-12 * np.maximum(1.0, np.abs(lam).max(axis=1, keepdims=True))).all(axis=1)
+        V = np.zeros((int(feas.sum()), m))
+        V[np.repeat(np.arange(len(V)), k + 1), subsets[ok][feas].ravel()] = np.clip(lam[feas], 0.0, None).ravel()
+        return V
 
     def solve(self, Y: np.ndarray):
         """eta and the dual vertex for each row of Y (n, m); eta = -inf where the LP is

@@ -204,20 +204,19 @@ def sun_abraham(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", enti
     r = twfe(d, y, names, controls, entity=entity, time=time, cluster=entity, convention=convention)
     unit_g = pd.Series(_cohort(d.drop_duplicates(entity), cohort))
     counts = unit_g.value_counts()
-    rows = []
-    for e in sorted({m[1] for m in meta}):
-        cols = [n for n, m in zip(names, meta) if m[1] == e]
-        cs = [m[0] for m in meta if m[1] == e]
-        w = np.array([counts.get(c, 0) for c in cs], float)
-        w = w / w.sum()
-        b = r.params[cols].to_numpy()
-        V = r.cov.loc[cols, cols].to_numpy()
-        est = float(w @ b)
-        se = float(np.sqrt(w @ V @ w))
-        rows.append({"event_time": e, "coef": est, "se": se, "cohorts": len(cols)})
-    out = pd.DataFrame(rows)
+    events = sorted({m[1] for m in meta})
+    W = np.zeros((len(events), len(names)))  # event-time estimate = cohort-share-weighted cells
+    for i, e in enumerate(events):
+        at = [j for j, m in enumerate(meta) if m[1] == e]
+        w = np.array([counts.get(meta[j][0], 0) for j in at], float)
+        W[i, at] = w / w.sum()
+    coef = W @ r.params[names].to_numpy()
+    cov = W @ r.cov.loc[names, names].to_numpy() @ W.T
+    out = pd.DataFrame({"event_time": events, "coef": coef, "se": np.sqrt(np.diag(cov)),
+                        "cohorts": (W > 0).sum(axis=1)})
     crit = stats.t.ppf(0.975, r.df_resid)
     out["ci_lower"], out["ci_upper"] = out["coef"] - crit * out["se"], out["coef"] + crit * out["se"]
+    out.attrs["cov"] = pd.DataFrame(cov, index=events, columns=events)  # of the event-time estimates
     out.attrs["cohort_effects"] = pd.DataFrame({"cohort": [m[0] for m in meta], "event_time": [m[1] for m in meta],
                                                 "coef": r.params[names].to_numpy(), "se": r.se[names].to_numpy()})
     # overall ATT: the post-period cohort x event-time cells weighted by their treated

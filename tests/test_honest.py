@@ -284,3 +284,12 @@ def test_rm_methods_equal_r_on_bcdata_with_a_200_point_grid(bc, method):
     lo, hi = BC["rm_Mbar1_grid200"][method]
     assert r["lower"] == pytest.approx(lo, abs=1e-9) and r["upper"] == pytest.approx(hi, abs=1e-9)
     assert r["method"] == method
+
+
+def test_event_time_inputs_check_the_layout():
+    coef = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5], index=[-3, -2, 0, 1, 2])
+    cov = pd.DataFrame(np.eye(5), index=coef.index, columns=coef.index)
+    b, S, n_pre, n_post = honest.event_time_inputs(coef, cov, last=1)
+    assert (n_pre, n_post) == (2, 2) and list(b) == [0.1, 0.2, 0.3, 0.4]
+    with pytest.raises(ValueError, match="consecutive"):
+        honest.event_time_inputs(coef.drop(-2), cov.drop(index=-2, columns=-2))
