@@ -96,7 +96,7 @@ def r_rmvnorm(n: int, sigma: np.ndarray, seed: int) -> np.ndarray:
     sigma = np.asarray(sigma, float)
     vals, vecs = np.linalg.eigh(sigma)
     root = (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
-    return r_rnorm(n * sigma.shape[0], seed).reshape(n, sigma.shape[0]) @ root
+    return _r_normals(n * sigma.shape[0], seed).reshape(n, sigma.shape[0]) @ root
 
 
 def _r_quantile(x: np.ndarray, p: float, axis=None) -> np.ndarray:
@@ -104,9 +104,13 @@ def _r_quantile(x: np.ndarray, p: float, axis=None) -> np.ndarray:
     return np.quantile(x, p, axis=axis)
 
 
-@lru_cache(maxsize=2)
-def _folded_draws(seed: int = 0, n: int = 10**6) -> np.ndarray:
-    return r_rnorm(n, seed)
+@lru_cache(maxsize=4)
+def _r_normals(n: int, seed: int) -> np.ndarray:
+    """:func:`r_rnorm`, cached (read-only): HonestDiD re-seeds before every use, so the
+    same stream is needed for every critical value."""
+    z = r_rnorm(n, seed)
+    z.setflags(write=False)
+    return z
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,7 +127,7 @@ def cv_alpha(bias: float, alpha: float = 0.05, *, method: str = "exact") -> floa
     """
     bias = abs(float(bias))
     if method == "honestdid":
-        return float(_r_quantile(np.abs(_folded_draws() + bias), 1 - alpha))
+        return float(_r_quantile(np.abs(_r_normals(10**6, 0) + bias), 1 - alpha))
     if method != "exact":
         raise ValueError(f"cv method must be 'exact' or 'honestdid', not {method!r}")
     f = lambda c: stats.norm.cdf(c - bias) - stats.norm.cdf(-c - bias) - (1 - alpha)  # noqa: E731
@@ -450,6 +454,10 @@ def _vlo_vup_dual(eta, s_T, gamma, sigma, poly):
         opt, x = poly.max_linear(s_T + b * c)
         return abs(c - opt) <= tol_eq, x
 
+    def shortcut(x):  # the c solving a + (b - 1) c = 0 for the current maximiser
+        a = x @ s_T
+        return (0.0 if abs(a) < np.finfo(float).eps ** 0.75 else a) / (1 - x @ b)
+
     ok, _ = check(eta)
     if not ok:
         return eta, np.inf
@@ -461,14 +469,14 @@ def _vlo_vup_dual(eta, s_T, gamma, sigma, poly):
             out.append(side * np.inf)
             continue
         dif, iters = 0.0, 1
-        mid = (0.0 if abs(x @ s_T) < np.finfo(float).eps ** 0.75 else x @ s_T) / (1 - x @ b)
+        mid = shortcut(x)
         ok, x = check(mid)
         while not ok and iters < 10_000:
             iters += 1
             if iters >= 10:
                 dif = tol_c + 1
                 break
-            mid = (0.0 if abs(x @ s_T) < np.finfo(float).eps ** 0.75 else x @ s_T) / (1 - x @ b)
+            mid = shortcut(x)
             ok, x = check(mid)
         low, high = (eta, mid) if side > 0 else (mid, eta)
         while dif > tol_c and iters < 10_000:
@@ -501,8 +509,8 @@ def _arp_reject(y, eta, lam, sigma, poly, alpha, lf_cv, kappa) -> bool:
     XB = X[B]
     full_rank = min(XB.shape) > 0 and np.linalg.matrix_rank(XB) == min(XB.shape)
     if degenerate or not full_rank:
-        s_T = y - (sigma @ lam) * (lam @ y) / float(lam @ sigma @ lam)
         s2 = float(lam @ sigma @ lam)
+        s_T = y - (sigma @ lam) * (lam @ y) / s2 if s2 else y
         if abs(s2) < np.finfo(float).eps:
             return eta > 0
         vlo, vup = _vlo_vup_dual(eta, s_T, lam, sigma, poly)
