@@ -1,12 +1,29 @@
-"""Helpers for the chapter notebooks: one setup call and a table display.
+"""Helpers for the chapter notebooks: one ``load`` call, the data-mode switch, tables.
 
-Kept tiny on purpose: notebooks call ``setup()`` once and ``show(df)`` for tables.
+Notebooks call ``setup()`` once, ``load(...)`` for their data and ``show(df)`` for
+tables.  The book speaks of the data it was built from:
+
+* on the default semi-synthetic panel the banner says what is simulated and the
+  chapters compare estimates with the planted truth;
+* on a user's panel (``data_path``) the banner names the file, its SHA-256 and its
+  size, no table carries a truth column, and every cell tagged ``default-data`` is
+  removed from the executed notebook (cells tagged ``user-data`` only appear on a
+  user's panel) by :func:`apply_data_mode`, which the runner calls after execution.
 """
 from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from . import figures
+from .tables import drop_empty_truth
+from ._paths import PROJECT_ROOT
+
+DEFAULT_ONLY = "default-data"  # cell kept only on the default semi-synthetic panel
+USER_ONLY = "user-data"  # cell kept only on a user's panel
 
 
 def setup() -> None:
@@ -20,7 +37,7 @@ def setup() -> None:
 
 def show(df: pd.DataFrame, *, precision: int = 3, index: bool = False, caption: str | None = None):
     """A table as the book shows it: no row numbers, fixed decimals, optional caption."""
-    st = df.style.format(precision=precision, na_rep="", thousands=None)
+    st = drop_empty_truth(df).style.format(precision=precision, na_rep="", thousands=None)
     if not index:
         st = st.hide(axis="index")
     if caption:
@@ -35,29 +52,113 @@ SEMI_SYNTHETIC = ("The default data are semi-synthetic: the city roster, provinc
                   "estimates with the truth, not cell by cell with the paper.")
 
 
-def load(seed: int, data_path: str = "", first_year: int = 2009, last_year: int = 2022, *, index: bool = True,
-         **index_options):
+def resolve_data_path(path: str | Path) -> Path:
+    """A data or mapping file as a user names it: absolute, relative to the working
+    directory, or relative to the project root (notebooks run in the book's folder)."""
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p
+    return PROJECT_ROOT / p
+
+
+def display_path(path: str | Path) -> str:
+    """How the book names a file: relative to the project when inside it, else its name
+    only (no absolute local path is ever published)."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return p.name
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def user_banner(path: str | Path, panel: pd.DataFrame) -> str:
+    """The banner of every chapter on a user's panel: file, hash, size, balance."""
+    per_city = panel.groupby("city_code")["year"].nunique()
+    T = panel["year"].nunique()
+    short = int((per_city < T).sum())
+    balance = ("balanced" if short == 0 else
+               f"unbalanced: {short} of {len(per_city)} cities lack some of the {T} years")
+    return (f"These results use your panel {display_path(path)} (SHA-256 {sha256(path)[:16]}…; "
+            f"{len(per_city)} cities, {int(panel['year'].min())}–{int(panel['year'].max())}, "
+            f"{len(panel):,} city-years, {balance}), validated against the codebook. The paper's "
+            "numbers are shown beside the estimates from this panel.")
+
+
+@dataclass
+class ChapterData:
+    """What ``load`` gives a chapter; unpacks as ``panel, sim, banner, report``."""
+    panel: pd.DataFrame
+    sim: object | None
+    banner: str
+    report: object
+
+    def __iter__(self):
+        return iter((self.panel, self.sim, self.banner, self.report))
+
+    @property
+    def user_data(self) -> bool:
+        return self.sim is None
+
+
+def load(seed: int, data_path: str = "", first_year: int = 2009, last_year: int = 2022, *, mapping: str = "",
+         indicators: list | None = None, index: bool = True, **index_options) -> ChapterData:
     """The chapter's data: (panel with the ``nqp`` index, simulation or None, banner text, report).
 
     ``data_path`` empty = the default semi-synthetic panel for ``seed`` and the years;
-    otherwise the user's panel, validated.  The banner says which, for the top of the page.
+    otherwise the user's panel (relative paths are tried against the working directory,
+    then the project root), read with the optional column ``mapping`` file, validated and
+    restricted to ``first_year``–``last_year``.  ``indicators`` builds the index from a
+    subset of the 15 (None or empty: all of them).
     """
     from .data import default_simulation, load_panel
     from .index import add_index
 
     years = (int(first_year), int(last_year))
     if data_path:
-        panel, report = load_panel(data_path, report=True)
+        path = resolve_data_path(data_path)
+        kw = {"mapping": resolve_data_path(mapping)} if mapping else {}
+        panel, report = load_panel(path, years=years, report=True, **kw)
         sim = None
-        banner = (f"These results use the panel in {data_path} ({len(panel)} city-years, "
-                  f"{panel['city_code'].nunique()} cities), validated against the codebook's schema.")
+        banner = user_banner(path, panel)
     else:
         panel, report = load_panel(seed=seed, years=years, report=True)
         sim = default_simulation(seed, years)
         banner = SEMI_SYNTHETIC.format(seed=seed)
     if index:
+        if indicators:
+            index_options["indicators"] = list(indicators)
         panel = add_index(panel, **index_options)
-    return panel, sim, banner, report
+    return ChapterData(panel, sim, banner, report)
+
+
+def data_mode_of(nb) -> str:
+    """"user" when the executed notebook ran on a user's panel, else "default"."""
+    params = nb.metadata.get("papermill", {}).get("parameters", {}) or {}
+    return "user" if params.get("data_path") else "default"
+
+
+def apply_data_mode(path: str | Path) -> int:
+    """Remove the cells that do not belong to the data an executed notebook ran on
+    (``default-data`` cells on a user's panel, ``user-data`` cells on the default data).
+    Returns the number of cells removed; idempotent."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    drop = DEFAULT_ONLY if data_mode_of(nb) == "user" else USER_ONLY
+    keep = [c for c in nb.cells if drop not in c.metadata.get("tags", [])]
+    removed = len(nb.cells) - len(keep)
+    if removed:
+        nb.cells = keep
+        nbformat.write(nb, str(path))
+    return removed
 
 
 def glue_figure(name: str, fig) -> None:

@@ -20,18 +20,40 @@ from .index import entropy_index
 TABLE_LABEL = {1: "Table 1", 2: "Table 2", 3: "Table 3", 4: "Table 4", 5: "Table 5", 6: "Table 6", 7: "Table 7"}
 
 
-def compute_all(panel: pd.DataFrame, *, seed: int = 0, n_placebo: int = 500, n_boot: int = 300) -> dict:
-    """Every estimate behind the scorecard (Tables 1-7 and the placebo test)."""
-    out = {"index": entropy_index(panel)}
-    out[2] = did.table2(panel)
-    out[3], _ = robustness.table3(panel, seed=seed)
-    out[4] = mediation.table4(panel)
-    g = heterogeneity.add_groups(panel)
-    out[7] = {**heterogeneity.subgroups(g, "region").attrs["fits"], **heterogeneity.subgroups(g, "size").attrs["fits"]}
-    p2, yc = threshold.with_year_dummies(panel)
-    out["threshold"] = threshold.fit_panel_threshold(p2, "nqp", "did", "isu", list(CONTROLS) + yc, max_thresholds=3,
-                                                     n_boot=n_boot, seed=seed)
-    out["placebo"] = placebo.permutation_test(panel, n_draws=n_placebo, seed=seed)
+def _attempt(out: dict, key, fn):
+    """Run one component; a failure is recorded with its reason instead of stopping the card."""
+    try:
+        out[key] = fn()
+    except Exception as exc:  # noqa: BLE001 - any estimator failure becomes a reported reason
+        out.setdefault("errors", {})[key] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+def compute_all(panel: pd.DataFrame, *, seed: int = 0, n_placebo: int = 500, n_boot: int = 300,
+                indicators=None, balance: str = "drop_cities") -> dict:
+    """Every estimate behind the scorecard (Tables 1-7 and the placebo test).
+
+    A component that cannot be computed on this panel (e.g. too few cities in a
+    subgroup) is left out and its reason kept in ``out["errors"]``; the scorecard then
+    shows its numbers as not computed, with the reason."""
+    out: dict = {"errors": {}}
+    _attempt(out, "index", lambda: entropy_index(panel, indicators) if indicators else entropy_index(panel))
+    _attempt(out, 2, lambda: did.table2(panel))
+    _attempt(out, 3, lambda: robustness.table3(panel, seed=seed)[0])
+    _attempt(out, 4, lambda: mediation.table4(panel))
+
+    def table7():
+        g = heterogeneity.add_groups(panel)
+        return {**heterogeneity.subgroups(g, "region").attrs["fits"], **heterogeneity.subgroups(g, "size").attrs["fits"]}
+
+    _attempt(out, 7, table7)
+
+    def thresholds():
+        p2, yc = threshold.with_year_dummies(panel)
+        return threshold.fit_panel_threshold(p2, "nqp", "did", "isu", list(CONTROLS) + yc, max_thresholds=3,
+                                             n_boot=n_boot, seed=seed, balance=balance)
+
+    _attempt(out, "threshold", thresholds)
+    _attempt(out, "placebo", lambda: placebo.permutation_test(panel, n_draws=n_placebo, seed=seed))
     return out
 
 
@@ -53,27 +75,57 @@ def _truth_for(n: int, col: str, row: str, truth: dict | None) -> float:
     return np.nan
 
 
+def _kind(row: str) -> str:
+    """What a reported number is: a coefficient (sign and stars compare), a statistic
+    (p, N, R2, F, weights: only the value compares)."""
+    return "statistic" if row in ("N", "R2", "F", "p") else "coefficient"
+
+
 def scorecard(results: dict, truth: dict | None = None, *, rtol: float = 0.1, atol: float = 0.01) -> pd.DataFrame:
-    """The long scorecard table (see the module docstring)."""
+    """The long scorecard table (see the module docstring).
+
+    Verdicts apply where they make sense: *same sign* and *same significance* only for
+    coefficients (not for weights, p-values, N, R2 or F); a number that could not be
+    computed on this panel has empty verdicts and its reason in ``note``."""
     rows = []
+    errors = results.get("errors", {})
 
-    def add(table, column, row, rep, ours, lo=np.nan, hi=np.nan, rep_stars=None, our_p=None, tr=np.nan):
-        same_sign = bool(np.sign(rep) == np.sign(ours)) if np.isfinite(ours) and rep != 0 else None
-        same_sig = (rep_stars == len(did.stars(our_p))) if rep_stars is not None and our_p is not None else None
-        within = bool(abs(ours - rep) <= atol + rtol * abs(rep)) if np.isfinite(ours) else False
-        covers = bool(lo <= tr <= hi) if np.isfinite(tr) and np.isfinite(lo) else None
-        rows.append({"table": table, "column": column, "row": row, "paper": rep, "ours": ours, "ci_lower": lo,
-                     "ci_upper": hi, "truth": tr, "same sign": same_sign, "same significance": same_sig,
-                     "within tolerance": within, "CI covers truth": covers})
+    def add(table, column, row, rep, ours, lo=np.nan, hi=np.nan, rep_stars=None, our_p=None, tr=np.nan, note="",
+            signed=True):
+        computed = ours is not None and np.isfinite(ours)
+        coefficient = signed and _kind(row) == "coefficient"
+        same_sign = (bool(np.sign(rep) == np.sign(ours)) if computed and coefficient and rep != 0 else None)
+        same_sig = ((rep_stars == len(did.stars(our_p))) if computed and coefficient and rep_stars is not None
+                    and our_p is not None else None)
+        within = bool(abs(ours - rep) <= atol + rtol * abs(rep)) if computed else None
+        covers = bool(lo <= tr <= hi) if computed and np.isfinite(tr) and np.isfinite(lo) else None
+        rows.append({"table": table, "column": column, "row": row, "paper": rep,
+                     "ours": float(ours) if computed else np.nan, "ci_lower": lo, "ci_upper": hi, "truth": tr,
+                     "same sign": same_sign, "same significance": same_sig, "within tolerance": within,
+                     "CI covers truth": covers, "note": note})
 
-    w = results["index"].weights
-    for _, r in paper.table1().iterrows():
-        add("Table 1", "weight", r["indicator"], r["weight"], float(w[r["indicator"]]))
+    def missing(key) -> str:
+        return f"not computed: {errors.get(key, 'no result')}"
+
+    if "index" in results:
+        w = results["index"].weights
+        for _, r in paper.table1().iterrows():
+            ours = float(w[r["indicator"]]) if r["indicator"] in w.index else None
+            add("Table 1", "weight", r["indicator"], r["weight"], ours, signed=False,
+                note="" if ours is not None else "not computed: indicator not in this run's index")
+    else:
+        for _, r in paper.table1().iterrows():
+            add("Table 1", "weight", r["indicator"], r["weight"], None, signed=False, note=missing("index"))
     for n in (2, 3, 4, 7):
-        res = results[n]
+        res = results.get(n)
         for _, r in paper.table(n).iterrows():
             col, row = r["column"], r["row"]
+            if res is None:
+                add(TABLE_LABEL[n], col, row, r["estimate"], None, note=missing(n))
+                continue
             if col not in res:
+                add(TABLE_LABEL[n], col, row, r["estimate"], None,
+                    note="not computed: this subsample has too few treated cities on this panel")
                 continue
             fit = res[col]
             if row in ("N", "R2", "F"):
@@ -85,31 +137,41 @@ def scorecard(results: dict, truth: dict | None = None, *, rtol: float = 0.1, at
             lo, hi = fit.ci().loc[row]
             add(TABLE_LABEL[n], col, row, r["estimate"], float(fit.params[row]), lo, hi, int(r["stars"]),
                 float(fit.pvalue[row]), _truth_for(n, col, row, truth))
-    thr = results["threshold"]
     names = {1: "single", 2: "double", 3: "triple"}
     t5 = paper.table5().set_index("thresholds")
-    for _, r in thr.tests.iterrows():
-        k = int(r["thresholds"])
-        add("Table 5", names[k], "F", float(t5.loc[names[k], "F"]), float(r["F"]))
-        add("Table 5", names[k], "p", float(t5.loc[names[k], "p"]), float(r["p_value"]))
-    coef = thr.coefficients(2).set_index("term")
-    for _, r in paper.table(6).iterrows():
-        row = r["row"]
-        if row == "N":
-            add("Table 6", "coef", "N", r["estimate"], float(len(thr._fitter.df)))
-            continue
-        term = f"did_regime_{row[-1]}" if row.startswith("regime_") else "_cons"
-        c = coef.loc[term]
-        add("Table 6", "coef", row, r["estimate"], float(c["coef"]), c["ci_lower"], c["ci_upper"], int(r["stars"]),
-            float(c["p"]), _truth_for(6, "coef", row, truth))
-    th = thr.thresholds.set_index("name")
-    for j, (name, rep) in enumerate(zip(("Th-21", "Th-22"), paper.text()["thresholds"])):
-        tr = truth.get(f"threshold_{j + 1}", np.nan) if truth else np.nan
-        add("Table 6", "threshold", f"gamma_{j + 1}", rep, float(th.loc[name, "estimate"]), th.loc[name, "ci_lower"],
-            th.loc[name, "ci_upper"], tr=tr)
-    pl = results["placebo"]
-    add("Figure 1", "placebo", "real estimate (text)", paper.text()["placebo_reported_coefficient"], pl.estimate,
-        tr=truth["att"] if truth else np.nan)
+    thr = results.get("threshold")
+    if thr is None:
+        for k, name in names.items():
+            add("Table 5", name, "F", float(t5.loc[name, "F"]), None, note=missing("threshold"))
+            add("Table 5", name, "p", float(t5.loc[name, "p"]), None, note=missing("threshold"))
+        for _, r in paper.table(6).iterrows():
+            add("Table 6", "coef", r["row"], r["estimate"], None, note=missing("threshold"))
+        for j, rep in enumerate(paper.text()["thresholds"]):
+            add("Table 6", "threshold", f"gamma_{j + 1}", rep, None, note=missing("threshold"))
+    else:
+        for _, r in thr.tests.iterrows():
+            k = int(r["thresholds"])
+            add("Table 5", names[k], "F", float(t5.loc[names[k], "F"]), float(r["F"]))
+            add("Table 5", names[k], "p", float(t5.loc[names[k], "p"]), float(r["p_value"]))
+        coef = thr.coefficients(2).set_index("term")
+        for _, r in paper.table(6).iterrows():
+            row = r["row"]
+            if row == "N":
+                add("Table 6", "coef", "N", r["estimate"], float(len(thr._fitter.df)))
+                continue
+            term = f"did_regime_{row[-1]}" if row.startswith("regime_") else "_cons"
+            c = coef.loc[term]
+            add("Table 6", "coef", row, r["estimate"], float(c["coef"]), c["ci_lower"], c["ci_upper"],
+                int(r["stars"]), float(c["p"]), _truth_for(6, "coef", row, truth))
+        th = thr.thresholds.set_index("name")
+        for j, (name, rep) in enumerate(zip(("Th-21", "Th-22"), paper.text()["thresholds"])):
+            tr = truth.get(f"threshold_{j + 1}", np.nan) if truth else np.nan
+            add("Table 6", "threshold", f"gamma_{j + 1}", rep, float(th.loc[name, "estimate"]),
+                th.loc[name, "ci_lower"], th.loc[name, "ci_upper"], tr=tr, signed=False)
+    pl = results.get("placebo")
+    add("Figure 1", "placebo", "real estimate (text)", paper.text()["placebo_reported_coefficient"],
+        pl.estimate if pl is not None else None, tr=truth["att"] if truth else np.nan,
+        note="" if pl is not None else missing("placebo"))
     return pd.DataFrame(rows)
 
 
@@ -120,6 +182,7 @@ def summary(card: pd.DataFrame) -> pd.DataFrame:
         "numbers": g.size(),
         "same sign": g["same sign"].apply(lambda s: s.dropna().mean()),
         "same significance": g["same significance"].apply(lambda s: s.dropna().mean()),
-        "within tolerance": g["within tolerance"].mean(),
+        "within tolerance": g["within tolerance"].apply(lambda s: s.dropna().mean() if s.notna().any() else np.nan),
+        "not computed": g["ours"].apply(lambda s: int(s.isna().sum())),
         "CI covers truth": g["CI covers truth"].apply(lambda s: s.dropna().mean() if s.notna().any() else np.nan),
     })

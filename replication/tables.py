@@ -15,6 +15,17 @@ import pandas as pd
 from .data.schema import BY_NAME, CONTROLS, INDICATORS, MEDIATORS, THRESHOLD
 
 
+def _is_truth_column(name) -> bool:
+    return "truth" in str(name).lower()
+
+
+def drop_empty_truth(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop columns about the truth that hold no value (a user's panel has no truth)."""
+    empty = [c for c in df.columns if _is_truth_column(c)
+             and df[c].map(lambda v: (pd.api.types.is_scalar(v) and pd.isna(v)) or (isinstance(v, str) and not v)).all()]
+    return df.drop(columns=empty) if empty else df
+
+
 def export(df: pd.DataFrame, name: str, chapter: str, *, index: bool = False) -> Path:
     """Write ``df`` to ``outputs/<chapter>/<name>.csv`` atomically; return the path.
 
@@ -25,6 +36,7 @@ def export(df: pd.DataFrame, name: str, chapter: str, *, index: bool = False) ->
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.csv"
     tmp = path.with_name(path.name + ".tmp")
+    df = drop_empty_truth(df)
     df.to_csv(tmp, index=index, float_format="%.10g", lineterminator="\n")
     tmp.replace(path)
     return path
@@ -49,26 +61,42 @@ def descriptive_statistics(panel: pd.DataFrame, columns: list[str] | None = None
 
 
 def sample_arithmetic(panel: pd.DataFrame) -> pd.DataFrame:
-    """How the panel's size arises, and the paper's sample sizes set against it."""
+    """How the panel's size arises, and the paper's sample sizes set against it.
+
+    City-year counts are counted in the panel itself (so they hold for an unbalanced
+    panel too); the "how" column says whether they equal cities x years."""
     cities = panel.drop_duplicates("city_code")
     n, T = len(cities), panel["year"].nunique()
     y0, y1 = int(panel["year"].min()), int(panel["year"].max())
-    muni = int(cities["municipality"].fillna(0).sum()) if "municipality" in cities else 0
+    per_city = panel.groupby("city_code")["year"].nunique()
+    short = int((per_city < T).sum())
+    balanced = short == 0
+
+    def rows_of(mask_cities) -> int:
+        return int(panel["city_code"].isin(cities.loc[mask_cities, "city_code"]).sum())
+
+    muni_mask = (cities["municipality"].fillna(0) == 1).to_numpy() if "municipality" in cities else np.zeros(n, bool)
+    muni = int(muni_mask.sum())
     rows = [
-        ("cities", n, "balanced roster: city status at every year end of the panel"),
+        ("cities", n, "every city in every year (balanced)" if balanced
+         else f"unbalanced: {short} cities lack some years"),
         ("years", T, f"{y0}-{y1}"),
-        ("city-years (N)", len(panel), f"{n} x {T}"),
+        ("city-years (N)", len(panel), f"{n} x {T}" if balanced else f"fewer than {n} x {T} = {n * T}"),
         ("paper: N in Tables 2 and 4", 3990, "= 285 x 14, i.e. 2009-2022 (the text says 2011-2022)"),
         ("paper: cities 2011-2022 (abstract)", 287, "287 x 12 = 3444, not 3990"),
-        ("without the 4 municipalities", len(panel) - muni * T, f"({n} - {muni}) x {T}; the paper's Table 3 (1) has 3892 = 3990 - 98, i.e. 7 x 14 city-years fewer"),
+        ("without the 4 municipalities", len(panel) - rows_of(muni_mask),
+         f"{n - muni} cities; the paper's Table 3 (1) has 3892 = 3990 - 98, i.e. 7 x 14 city-years fewer"),
     ]
     for r in ("east", "central", "west"):
-        k = int((cities["region"] == r).sum())
-        rows.append((f"{r} cities", k, f"N = {k * T}"))
+        m = (cities["region"] == r).to_numpy()
+        rows.append((f"{r} cities", int(m.sum()), f"N = {rows_of(m)}"))
     if "large_city" in cities:
-        lg = int((cities["large_city"] == 1).sum())
-        rows.append(("large cities (urban core >= 1 million)", lg, f"N = {lg * T}"))
-        rows.append(("small and medium cities", n - lg, f"N = {(n - lg) * T}"))
+        lg = (cities["large_city"] == 1).to_numpy()
+        sm = (cities["large_city"] == 0).to_numpy()
+        rows.append(("large cities (urban core >= 1 million)", int(lg.sum()), f"N = {rows_of(lg)}"))
+        rows.append(("small and medium cities", int(sm.sum()), f"N = {rows_of(sm)}"))
+        if (~lg & ~sm).any():
+            rows.append(("cities without a census size", int((~lg & ~sm).sum()), "in neither size group"))
     py = cities["pilot_year"].astype("Float64")
     for y in sorted(py.dropna().unique()):
         rows.append((f"pilot batch {int(y)}", int((py == y).fillna(False).sum()), "cities entering in that year"))
@@ -98,9 +126,17 @@ def treatment_timing(panel: pd.DataFrame) -> pd.DataFrame:
 
 
 def balance_by_treatment(panel: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
-    """Pre-period means of the controls for future pilots vs never-treated (selection on observables)."""
-    year = year or min(2011, int(panel["year"].max()))
+    """Means of the controls for future pilots vs never-treated in a pre-period year
+    (selection on observables): by default the last year before the first pilot batch
+    (the first panel year if there is none)."""
+    if year is None:
+        years = np.sort(panel["year"].unique())
+        first = pd.to_numeric(panel.loc[panel["treat"] == 1, "pilot_year"], errors="coerce").min()
+        pre = years[years < first] if pd.notna(first) else years[:0]
+        year = int(pre[-1]) if len(pre) else int(years[0])
     sub = panel[panel["year"] == year]
+    if sub["treat"].nunique() < 2:
+        return pd.DataFrame(columns=["control", "label", "pilots (mean)", "never (mean)", "std. bias %"])
     g = sub.groupby("treat")[list(CONTROLS)].agg(["mean", "std"])
     rows = []
     for c in CONTROLS:
