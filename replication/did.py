@@ -86,6 +86,34 @@ def _check(panel: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return panel
 
 
+def small_sample(df: pd.DataFrame, k: int, *, entity: str = "city_code", time: str = "year",
+                 cluster: str | None = "city_code", entity_effects: bool = True, time_effects: bool = True,
+                 convention: str = "stata") -> dict:
+    """Degrees of freedom of a TWFE fit with ``k`` regressors (plus the constant), as :func:`twfe`
+    counts them: ``K``, the small-sample factor ``q``, ``df_resid``, the number of clusters ``G``
+    (None without clustering) and the cluster ``codes`` (dense 0..G-1, rows of ``df``).
+
+    Shared with the vectorised placebo test so that both use one convention."""
+    N = len(df)
+    T = df[time].nunique()
+    n_ent = df[entity].nunique()
+    K = k + 1 + ((T - 1) if time_effects else 0)
+    # entity effects nested in the clusters (each entity in one cluster) use no degrees of
+    # freedom in Stata's convention; otherwise they count
+    nested = cluster == entity or (cluster is not None and bool((df.groupby(entity)[cluster].nunique() == 1).all()))
+    if entity_effects and not nested:
+        K += n_ent - 1
+    if cluster:
+        codes, G = fast.group_codes(df[cluster].to_numpy())
+        q = (G / (G - 1)) * ((N - 1) / (N - K)) if convention == "stata" else 1.0
+        df_resid = G - 1
+    else:
+        codes, G = None, None
+        q = N / (N - K) if convention == "stata" else 1.0  # HC1, as Stata's vce(robust)
+        df_resid = N - K
+    return {"K": K, "q": q, "df_resid": df_resid, "G": G, "codes": codes}
+
+
 def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=CONTROLS, *,
          entity: str = "city_code", time: str = "year", entity_effects: bool = True,
          time_effects: bool = True, cluster: str | None = "city_code", convention: str = "stata") -> TWFEResult:
@@ -117,27 +145,12 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
     b = ZtZi @ (Z.T @ yd)
     u = yd - Z @ b
     N, k = len(df), len(regs)
-    T = df[time].nunique()
-    n_ent = df[entity].nunique()
-    K = k + 1 + ((T - 1) if time_effects else 0)
-    # entity effects nested in the clusters (each entity in one cluster) use no degrees of
-    # freedom in Stata's convention; otherwise they count
-    nested = cluster == entity or (cluster is not None and bool((df.groupby(entity)[cluster].nunique() == 1).all()))
-    if entity_effects and not nested:
-        K += n_ent - 1
+    ss = small_sample(df, k, entity=entity, time=time, cluster=cluster, entity_effects=entity_effects,
+                      time_effects=time_effects, convention=convention)
+    K, q, df_resid, G = ss["K"], ss["q"], ss["df_resid"], ss["G"]
     names = regs + ["_cons"]
-    if cluster:
-        codes, G = fast.group_codes(df[cluster].to_numpy())
-        S = fast.cluster_scores(Z * u[:, None], codes, G)
-        V = ZtZi @ (S.T @ S) @ ZtZi
-        q = (G / (G - 1)) * ((N - 1) / (N - K)) if convention == "stata" else 1.0
-        df_resid = G - 1
-    else:
-        G = None
-        S = Z * u[:, None]
-        V = ZtZi @ (S.T @ S) @ ZtZi
-        q = N / (N - K) if convention == "stata" else 1.0  # HC1, as Stata's vce(robust)
-        df_resid = N - K
+    S = fast.cluster_scores(Z * u[:, None], ss["codes"], G) if cluster else Z * u[:, None]
+    V = ZtZi @ (S.T @ S) @ ZtZi
     V = V * q
     params = pd.Series(b, index=names)
     if convention == "linearmodels":

@@ -6,13 +6,19 @@ data to ~1e-10.
 
 * :func:`demean` removes entity and/or time means.  On a balanced panel the two-way
   within transform has the closed form ``a_it - a_i. - a_.t + a_..``; on an unbalanced
-  panel it is computed by alternating projections (Gauss-Seidel sweeps of the two
-  one-way demeanings, which converge to the projection on the orthogonal complement
-  of the two sets of dummies), never by building dummies.
+  panel it is exact too: the larger factor (cities) is swept out by group means and the
+  swept-out dummies of the smaller one (years) are partialled out through their small
+  (T x T) normal matrix, solved once per layout.  Only when both factors have more than
+  ``Demeaner.DIRECT_MAX`` levels does it fall back to alternating projections
+  (Gauss-Seidel sweeps of the two one-way demeanings, which converge to the projection
+  on the orthogonal complement of the two sets of dummies).  Dummies are never built.
 * :func:`partial_out` residualises columns on regressors (QR), which with FWL gives
   the coefficient of one regressor in a model with many, for many outcomes or many
   candidate regressors at once.
 * :func:`cluster_scores` sums scores within clusters for a batch of regressions.
+* :func:`balance_panel` balances a panel explicitly (drop entities or periods, or
+  refuse) and says what it dropped; the estimators that need a balanced panel (Hansen's
+  threshold model, Goodman-Bacon) share it.
 """
 from __future__ import annotations
 
@@ -76,10 +82,44 @@ class Demeaner:
                 if tt is None or bool((tt == np.tile(np.arange(nt), ne)).all()):
                     self.cube = (ne, nt)
         self.balanced = False
+        self._direct = None
         if len(self.groups) == 2:
             (e, _, ce), (t, _, ct) = self.groups
             ne, nt = len(ce), len(ct)
             self.balanced = len(e) == ne * nt and bool((np.bincount(e * nt + t, minlength=ne * nt) == 1).all())
+            if not self.balanced and self.cube is None and min(ne, nt) <= self.DIRECT_MAX:
+                self._direct = self._direct_setup()
+        self.method = ("none" if not self.groups else "cube" if self.cube is not None else
+                       "one-way" if len(self.groups) == 1 else "closed form" if self.balanced else
+                       "direct" if self._direct is not None else "alternating projections")
+
+    #: unbalanced two-way layouts whose smaller factor has at most this many levels are
+    #: demeaned exactly (one small dense solve) instead of by alternating projections
+    DIRECT_MAX = 2000
+
+    def _direct_setup(self):
+        """Exact two-way projection for an unbalanced layout: sweep out the larger factor
+        (``M_b A`` = A minus its group means), then regress on the swept-out dummies of the
+        smaller factor, whose normal matrix ``H = S' M_b S = diag(n_s) - P' diag(1/n_b) P``
+        (P = big x small cell counts) is small and dense."""
+        big, small = self.groups if len(self.groups[0][2]) >= len(self.groups[1][2]) else self.groups[::-1]
+        cb, ib, nb_ = big
+        cs, is_, ns = small
+        P = np.zeros((len(nb_), len(ns)))
+        np.add.at(P, (cb, cs), 1.0)
+        H = np.diag(ns) - P.T @ (P / nb_[:, None])
+        # H is singular (its null space: the indicator of each connected component of the
+        # layout); pseudo-inverse from the eigen-decomposition with a clear cut-off
+        lam, U = np.linalg.eigh(H)
+        pos = lam > 1e-9 * max(lam.max(), 1.0)
+        return big, small, (U[:, pos] / lam[pos]) @ U[:, pos].T
+
+    def _direct_apply(self, A):
+        big, small, Hp = self._direct
+        out = A - self._mean(A, big)
+        g = Hp @ (small[1] @ out)  # coefficients of the swept-out small-factor dummies
+        fit = g[small[0]]
+        return out - (fit - self._mean(fit, big))
 
     @staticmethod
     def _mean(A, g):
@@ -103,16 +143,20 @@ class Demeaner:
             out = A - self._mean(A, self.groups[0])
         elif self.balanced:
             out = A - self._mean(A, self.groups[0]) - self._mean(A, self.groups[1]) + A.mean(axis=0)
+        elif self._direct is not None:
+            out = self._direct_apply(A)
         else:
             ge, gt = self.groups
             out = A - self._mean(A, ge)
-            scale = max(np.abs(A).max(), 1.0)
+            # convergence judged column by column, relative to each column's own scale
+            scale = np.abs(A).max(axis=0) if len(A) else np.ones(A.shape[1])
+            scale = np.where(scale > 0, scale, 1.0)
             for _ in range(self.max_iter):
                 step = self._mean(out, gt)
                 out = out - step
                 step2 = self._mean(out, ge)
                 out = out - step2
-                if max(np.abs(step).max(), np.abs(step2).max()) < self.tol * scale:
+                if (np.maximum(np.abs(step).max(axis=0), np.abs(step2).max(axis=0)) < self.tol * scale).all():
                     break
             else:  # pragma: no cover - pathological designs
                 raise RuntimeError("alternating projections did not converge; check for disconnected groups")
@@ -123,9 +167,11 @@ def demean(A, entity=None, time=None, *, tol: float = 1e-13, max_iter: int = 10_
     """Remove entity effects, time effects or both from the columns of ``A``.
 
     ``entity`` / ``time`` are row labels (None = that effect is not removed).
-    Balanced two-way panels use the exact closed form ``a_it - a_i. - a_.t + a_..``;
-    otherwise alternating projections until the largest change is below ``tol``
-    times the scale of A (see :class:`Demeaner` to reuse the group structure).
+    Balanced two-way panels use the exact closed form ``a_it - a_i. - a_.t + a_..``,
+    unbalanced ones an exact sweep-and-solve (see the module docstring); otherwise
+    (both factors with more than ``Demeaner.DIRECT_MAX`` levels) alternating projections
+    until the largest change in every column is below ``tol`` times that column's largest
+    absolute value (see :class:`Demeaner` to reuse the group structure).
     """
     return Demeaner(entity, time, tol=tol, max_iter=max_iter)(A)
 
@@ -157,3 +203,80 @@ def cluster_scores(S: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np.n
 def fwl_coefficients(d_tilde: np.ndarray, y_tilde: np.ndarray) -> np.ndarray:
     """Coefficients of many partialled regressors (columns of D) on one partialled y."""
     return (d_tilde * y_tilde[:, None]).sum(axis=0) / (d_tilde ** 2).sum(axis=0)
+
+
+BALANCE_RULES = ("drop_cities", "drop_years", "error")
+
+
+def balance_panel(panel, entity: str = "city_code", time: str = "year", rule: str = "drop_cities"):
+    """Make a panel balanced explicitly, for the estimators that need every entity in every period.
+
+    ``rule``:
+
+    ``"drop_cities"`` (default)
+        keep the entities observed in every period of the panel's span (the periods that
+        occur anywhere in it);
+    ``"drop_years"``
+        keep the periods in which every entity is observed (only sensible when that keeps
+        more rows than dropping entities; ``info["rows_after_other_rule"]`` says);
+    ``"error"``
+        raise a ``ValueError`` naming the missing entity-periods.
+
+    Returns ``(balanced, info)``.  ``info`` is a dict with ``rule``, ``rows_before``,
+    ``rows_after``, ``cities_before``, ``cities_after``, ``years_before``, ``years_after``,
+    ``cities_dropped`` (sorted entity codes), ``years_dropped`` (sorted periods),
+    ``missing_cells`` (entity-periods absent from the full grid) and
+    ``rows_after_other_rule`` (rows the other dropping rule would keep).  On a balanced
+    panel the input is returned unchanged (the same object) with nothing dropped.
+    Duplicated entity-periods are always an error.
+    """
+    import pandas as pd
+
+    if rule not in BALANCE_RULES:
+        raise ValueError(f"balance must be one of {BALANCE_RULES}, got {rule!r}")
+    missing = [c for c in (entity, time) if c not in panel.columns]
+    if missing:
+        raise KeyError(f"column(s) {missing} not in the panel")
+    dup = panel.duplicated([entity, time])
+    if dup.any():
+        ex = panel.loc[dup, [entity, time]].head(5).itertuples(index=False, name=None)
+        raise ValueError(f"{int(dup.sum())} duplicated {entity}-{time} row(s), e.g. {list(ex)}: one row per "
+                         f"{entity} and {time} is needed")
+    ents = np.sort(panel[entity].unique())
+    periods = np.sort(panel[time].unique())
+    cell = pd.crosstab(panel[entity], panel[time]).reindex(index=ents, columns=periods, fill_value=0).to_numpy() > 0
+    full_ent = cell.all(axis=1)
+    full_per = cell.all(axis=0)
+    rows_cities = int(full_ent.sum()) * len(periods)
+    rows_years = int(full_per.sum()) * len(ents)
+    n_missing = int((~cell).sum())
+
+    def tolist(a):
+        return [v.item() if hasattr(v, "item") else v for v in a]
+
+    info = {"rule": rule, "rows_before": len(panel), "rows_after": len(panel), "cities_before": len(ents),
+            "cities_after": len(ents), "years_before": len(periods), "years_after": len(periods),
+            "cities_dropped": [], "years_dropped": [], "missing_cells": n_missing,
+            "rows_after_other_rule": len(panel)}
+    if n_missing == 0:
+        return panel, info
+    if rule == "error":
+        ei, ti = np.nonzero(~cell)
+        ex = [(tolist([ents[i]])[0], tolist([periods[j]])[0]) for i, j in zip(ei[:5], ti[:5])]
+        raise ValueError(f"the panel is unbalanced: {n_missing} {entity}-{time} cell(s) are missing, e.g. {ex}. "
+                         f"Use balance='drop_cities' (keeps {rows_cities} rows) or balance='drop_years' (keeps "
+                         f"{rows_years} rows), or fill the gaps")
+    if rule == "drop_cities":
+        keep_e, keep_t = ents[full_ent], periods
+        info["rows_after_other_rule"] = rows_years
+    else:
+        keep_e, keep_t = ents, periods[full_per]
+        info["rows_after_other_rule"] = rows_cities
+    if len(keep_e) < 2 or len(keep_t) < 2:
+        raise ValueError(f"balancing with rule {rule!r} leaves {len(keep_e)} {entity}(s) and {len(keep_t)} "
+                         f"{time}(s) of {len(ents)} and {len(periods)}: too few to estimate anything "
+                         f"(drop_cities would keep {rows_cities} rows, drop_years {rows_years})")
+    out = panel[panel[entity].isin(keep_e) & panel[time].isin(keep_t)]
+    info.update(rows_after=len(out), cities_after=len(keep_e), years_after=len(keep_t),
+                cities_dropped=tolist(np.setdiff1d(ents, keep_e)), years_dropped=tolist(np.setdiff1d(periods, keep_t)))
+    return out, info

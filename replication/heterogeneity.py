@@ -11,6 +11,12 @@
   its ``did x group`` coefficients equal the separate subgroup regressions exactly.
 * :func:`permutation_gap` - randomisation test of the gap between two groups' effects,
   permuting the group labels across cities (group sizes kept), all draws batched.
+
+Rows whose group is missing (e.g. a city without a 2020 census size, such as a city
+abolished before the census) are excluded from every function, never silently: the
+result says how many cities and rows (``subgroups`` adds a row for them; the others
+return ``excluded``).  All functions work on unbalanced panels (they rest on
+:func:`replication.did.twfe` and the exact within transformation of :mod:`replication.fast`).
 """
 from __future__ import annotations
 
@@ -26,27 +32,54 @@ GROUP_ORDER = {"region": ["east", "west", "central"], "region4": ["east", "centr
                "size": ["large", "small_medium"]}
 
 
-def add_groups(panel: pd.DataFrame, size_cutoff: float = 1_000_000) -> pd.DataFrame:
-    """Add ``size`` (large / small_medium by urban-core population >= size_cutoff)."""
+def add_groups(panel: pd.DataFrame, size_cutoff: float = 1_000_000, *, entity: str = "city_code") -> pd.DataFrame:
+    """Add ``size`` (large / small_medium by urban-core population >= size_cutoff).
+
+    A city without a population (no 2020 census size, e.g. abolished before 2020) gets a
+    missing ``size``; the functions below exclude it and say so.  ``out.attrs["size_missing"]``
+    lists those cities.  If no city has a population this is an error."""
     out = panel.copy()
     pop = out["urban_core_pop_2020"].astype("Float64")
-    if pop.isna().any():
-        bad = sorted(out.loc[pop.isna().to_numpy(), "city_code"].unique().tolist())
-        raise ValueError(f"urban_core_pop_2020 is missing for cities {bad[:5]}: cannot classify city size")
-    out["size"] = np.where(pop.to_numpy(float) >= size_cutoff, "large", "small_medium")
+    miss = pop.isna().to_numpy()
+    if miss.all():
+        raise ValueError("urban_core_pop_2020 is missing for every city: cannot classify city size")
+    size = np.where(pop.to_numpy(float, na_value=np.nan) >= size_cutoff, "large", "small_medium").astype(object)
+    size[miss] = None
+    out["size"] = size
+    out.attrs["size_missing"] = sorted(out.loc[miss, entity].unique().tolist())
     return out
 
 
+def _present(panel: pd.DataFrame, by: str, entity: str = "city_code") -> tuple[pd.DataFrame, dict]:
+    """Rows with a group, and what was excluded: {"rows", "cities" (count), "city_codes"}."""
+    miss = panel[by].isna().to_numpy()
+    codes = sorted(panel.loc[miss, entity].unique().tolist())
+    return (panel[~miss] if miss.any() else panel), {"rows": int(miss.sum()), "cities": len(codes),
+                                                     "city_codes": codes}
+
+
+def _groups(panel: pd.DataFrame, by: str) -> list:
+    present = set(panel[by].dropna())
+    return [g for g in GROUP_ORDER.get(by, sorted(present)) if g in present]
+
+
 def subgroups(panel: pd.DataFrame, by: str, y: str = "nqp", *, min_treated: int = 5, convention: str = "stata",
-              truth: dict | None = None) -> pd.DataFrame:
-    """One row per group: estimate, SE, t, p, 95 % CI, N, cities, treated cities, note."""
+              truth: dict | None = None, entity: str = "city_code", time: str = "year",
+              treat: str = "did") -> pd.DataFrame:
+    """One row per group: estimate, SE, t, p, 95 % CI, N, cities, treated cities, note.
+
+    Treated cities are those with ``treat`` switched on in at least one of their rows.
+    Rows without a group are excluded and reported in one more row (group
+    ``"(missing <by>)"``) and in ``out.attrs["excluded"]``."""
     rows, fits = [], {}
+    full = panel
+    panel, excluded = _present(panel, by, entity)
     order = [g for g in GROUP_ORDER.get(by, []) if g in set(panel[by])] + \
         sorted(set(panel[by]) - set(GROUP_ORDER.get(by, [])))
     for g in order:
         sub = panel[panel[by] == g]
-        n_cities = sub["city_code"].nunique()
-        n_tr = int(sub.loc[sub["treat"] == 1, "city_code"].nunique())
+        n_cities = sub[entity].nunique()
+        n_tr = int(sub.loc[sub[treat] > 0, entity].nunique())
         row = {"group": g, "N": len(sub), "cities": n_cities, "treated cities": n_tr}
         if n_tr < min_treated or n_tr == n_cities:
             row.update({"coef": np.nan, "se": np.nan, "t": np.nan, "p": np.nan, "ci_lower": np.nan,
@@ -54,17 +87,28 @@ def subgroups(panel: pd.DataFrame, by: str, y: str = "nqp", *, min_treated: int 
                         "note": (f"only {n_tr} treated cities (fewer than {min_treated}): too few to estimate "
                                  "an effect" if n_tr < min_treated else "no untreated cities: no comparison group")})
         else:
-            r = twfe(sub, y, convention=convention)
+            r = twfe(sub, y, treat, entity=entity, time=time, cluster=entity, convention=convention)
             fits[g] = r
-            ci = r.ci().loc["did"]
-            row.update({"coef": r["did"], "se": r.se["did"], "t": r.tstat["did"], "p": r.pvalue["did"],
+            ci = r.ci().loc[treat]
+            row.update({"coef": r[treat], "se": r.se[treat], "t": r.tstat[treat], "p": r.pvalue[treat],
                         "ci_lower": ci["lower"], "ci_upper": ci["upper"], "note": ""})
         if truth is not None:
             key = f"att_{'size' if by == 'size' else 'region'}_{g}"
             row["truth"] = truth.get(key, np.nan) if by != "region4" else np.nan
         rows.append(row)
+    if excluded["rows"]:
+        miss = full[full[by].isna()]
+        row = {"group": f"(missing {by})", "N": excluded["rows"], "cities": excluded["cities"],
+               "treated cities": int(miss.loc[miss[treat] > 0, entity].nunique()),
+               "coef": np.nan, "se": np.nan, "t": np.nan, "p": np.nan, "ci_lower": np.nan, "ci_upper": np.nan,
+               "note": f"excluded: {excluded['cities']} cities ({excluded['rows']} rows) without a value of "
+                       f"{by}: {excluded['city_codes'][:10]}"}
+        if truth is not None:
+            row["truth"] = np.nan
+        rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs["fits"] = fits
+    out.attrs["excluded"] = excluded
     return out
 
 
@@ -73,12 +117,15 @@ def _group_dummies(panel: pd.DataFrame, by: str, groups: list[str], col: str = "
                          for g in groups}, index=panel.index)
 
 
-def interaction_test(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention: str = "stata") -> dict:
-    """Pooled model with did x group (common controls and FE); Wald F test of equal effects."""
-    groups = [g for g in GROUP_ORDER.get(by, sorted(panel[by].unique())) if g in set(panel[by])]
-    D = _group_dummies(panel, by, groups)
+def interaction_test(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention: str = "stata",
+                     entity: str = "city_code", time: str = "year", treat: str = "did") -> dict:
+    """Pooled model with did x group (common controls and FE); Wald F test of equal effects.
+    Rows without a group are excluded (``excluded`` in the result)."""
+    panel, excluded = _present(panel, by, entity)
+    groups = _groups(panel, by)
+    D = _group_dummies(panel, by, groups, treat)
     d = pd.concat([panel, D], axis=1)
-    r = twfe(d, y, list(D.columns), CONTROLS, convention=convention)
+    r = twfe(d, y, list(D.columns), CONTROLS, entity=entity, time=time, cluster=entity, convention=convention)
     b = r.params[list(D.columns)].to_numpy()
     V = r.cov.loc[list(D.columns), list(D.columns)].to_numpy()
     R = np.zeros((len(groups) - 1, len(groups)))
@@ -90,44 +137,54 @@ def interaction_test(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention
     F = W / q
     return {"result": r, "groups": groups, "wald_F": F, "df": (q, r.df_resid),
             "p_value": float(stats.f.sf(F, q, r.df_resid)),
-            "coefficients": pd.DataFrame({"group": groups, "coef": b, "se": np.sqrt(np.diag(V))})}
+            "coefficients": pd.DataFrame({"group": groups, "coef": b, "se": np.sqrt(np.diag(V))}),
+            "excluded": excluded}
 
 
-def fully_interacted(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention: str = "stata") -> TWFEResult:
-    """did, controls and year effects all interacted with the group (city effects are nested)."""
-    groups = [g for g in GROUP_ORDER.get(by, sorted(panel[by].unique())) if g in set(panel[by])]
+def fully_interacted(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention: str = "stata",
+                     entity: str = "city_code", time: str = "year", treat: str = "did") -> TWFEResult:
+    """did, controls and year effects all interacted with the group (city effects are nested).
+    Rows without a group are excluded (``result.spec["excluded"]``)."""
+    panel, excluded = _present(panel, by, entity)
+    groups = _groups(panel, by)
     cols = {}
     for g in groups:
         m = (panel[by] == g).to_numpy(float)
-        cols[f"did_x_{g}"] = panel["did"].to_numpy(float) * m
+        cols[f"{treat}_x_{g}"] = panel[treat].to_numpy(float) * m
         for c in CONTROLS:
             cols[f"{c}_x_{g}"] = panel[c].to_numpy(float) * m
     d = pd.concat([panel, pd.DataFrame(cols, index=panel.index)], axis=1)
-    d["year_x_group"] = d["year"].astype(str) + "_" + d[by].astype(str)
-    return twfe(d, y, list(cols), (), time="year_x_group", convention=convention)
+    d["_time_x_group"] = d[time].astype(str) + "_" + d[by].astype(str)
+    r = twfe(d, y, list(cols), (), entity=entity, time="_time_x_group", cluster=entity, convention=convention)
+    r.spec["excluded"] = excluded
+    return r
 
 
 def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple[str, str], y: str = "nqp", *, n_draws: int = 500,
-                    seed: int | np.random.Generator | None = 0) -> dict:
+                    seed: int | np.random.Generator | None = 0, entity: str = "city_code", time: str = "year",
+                    treat: str = "did") -> dict:
     """Randomisation p-value of the gap b_g1 - b_g2 in the pooled did x group model,
-    permuting the group labels across cities (group sizes kept)."""
+    permuting the group labels across cities (group sizes kept).  Rows without a group
+    are excluded (``excluded`` in the result)."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    d = panel.sort_values(["city_code", "year"]).reset_index(drop=True)
-    groups = [g for g in GROUP_ORDER.get(by, sorted(d[by].unique())) if g in set(d[by])]
+    panel, excluded = _present(panel, by, entity)
+    d = panel.sort_values([entity, time]).reset_index(drop=True)
+    groups = _groups(d, by)
     k = len(groups)
-    cities, cidx = np.unique(d["city_code"].to_numpy(), return_inverse=True)
-    lab = d.groupby("city_code", sort=True)[by].first().to_numpy()
+    cities, cidx = np.unique(d[entity].to_numpy(), return_inverse=True)
+    lab = d.groupby(entity, sort=True)[by].first().to_numpy()
     gi = np.array([groups.index(v) for v in lab])
-    ent, tim = d["city_code"].to_numpy(), d["year"].to_numpy()
-    X = fast.demean(d[list(CONTROLS)].to_numpy(float), ent, tim)
-    yt = fast.partial_out(fast.demean(d[y].to_numpy(float), ent, tim)[:, None], X)[:, 0]
-    did = d["did"].to_numpy(float)
+    ent, tim = d[entity].to_numpy(), d[time].to_numpy()
+    dm = fast.Demeaner(ent, tim)
+    X = dm(d[list(CONTROLS)].to_numpy(float))
+    yt = fast.partial_out(dm(d[y].to_numpy(float))[:, None], X)[:, 0]
+    did = d[treat].to_numpy(float)
 
     def coefs(gmat):  # gmat: (n_cities x R) group index per city and draw -> (R x k)
         R = gmat.shape[1]
         G = gmat[cidx]  # rows x R
         cols = np.concatenate([did[:, None] * (G == j) for j in range(k)], axis=1)  # rows x (k R)
-        Z = fast.partial_out(fast.demean(cols, ent, tim), X).reshape(len(d), k, R)
+        Z = fast.partial_out(dm(cols), X).reshape(len(d), k, R)
         A = np.einsum("njr,nlr->rjl", Z, Z)
         c = np.einsum("njr,n->rj", Z, yt)
         return np.linalg.solve(A, c[..., None])[..., 0]
@@ -142,4 +199,5 @@ def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple[str, str], y: str 
         draws.append(cb[:, i1] - cb[:, i2])
     draws = np.concatenate(draws)
     p = (1 + int((np.abs(draws) >= abs(gap)).sum())) / (1 + n_draws)
-    return {"pair": pair, "gap": float(gap), "draws": draws, "p_value": float(p), "n_draws": n_draws}
+    return {"pair": pair, "gap": float(gap), "draws": draws, "p_value": float(p), "n_draws": n_draws,
+            "excluded": excluded}

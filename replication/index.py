@@ -238,8 +238,50 @@ def index_correlations(indices: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def add_index(panel: pd.DataFrame, column: str = "nqp", **options) -> pd.DataFrame:
-    """The panel with the entropy NQP index (options as :func:`entropy_index`) added."""
+def _indicator_list(indicators) -> tuple[str, ...]:
+    """The indicators as a tuple; a string is read as a list (``'[a, b]'``, ``'a,b'``)."""
+    if isinstance(indicators, str):
+        text = indicators.strip().strip("[]()")
+        indicators = [t.strip().strip("'\"") for t in text.split(",") if t.strip().strip("'\"")]
+    return tuple(indicators)
+
+
+def validate_indicators(panel: pd.DataFrame, indicators=None) -> tuple[str, ...]:
+    """Check a choice of indicators for the NQP index and return it as a tuple.
+
+    ``None`` means the paper's 15 (Table 1).  A name that is not one of the 15, a
+    duplicate, fewer than 2 indicators, or an indicator column absent from the panel is
+    a ``ValueError`` that names the problem, lists the valid names and the fix."""
+    default = indicators is None
+    chosen = INDICATORS if default else _indicator_list(indicators)
+    unknown = [c for c in chosen if c not in INDICATORS]
+    if unknown:
+        raise ValueError(f"unknown indicator(s) {unknown}; the index is built from (a subset of) the 15 "
+                         f"indicators of Table 1: {list(INDICATORS)}")
+    dup = sorted({c for c in chosen if list(chosen).count(c) > 1})
+    if dup:
+        raise ValueError(f"indicator(s) {dup} listed more than once")
+    if len(chosen) < 2:
+        raise ValueError(f"the entropy index needs at least 2 indicators, got {list(chosen)}")
+    absent = [c for c in chosen if c not in panel.columns]
+    if absent:
+        present = [c for c in chosen if c in panel.columns]
+        fix = "-p indicators='[" + ", ".join(present) + "]'"
+        raise ValueError(
+            f"indicator column(s) {absent} are not in the panel"
+            + (" (the index uses all 15 indicators by default)" if default else "")
+            + f". Bring the column(s), or build the index from the indicators you have: run the notebooks with "
+            f"{fix} (in Python: add_index(panel, indicators=[...])). Valid names: {list(INDICATORS)}")
+    return chosen
+
+
+def add_index(panel: pd.DataFrame, column: str = "nqp", indicators=None, **options) -> pd.DataFrame:
+    """The panel with the entropy NQP index (options as :func:`entropy_index`) added.
+
+    ``indicators`` (default: the 15 of Table 1) chooses a subset of the 15; it is checked
+    by :func:`validate_indicators` (unknown names, fewer than 2, or columns absent from the
+    panel are errors naming the problem and the fix)."""
+    chosen = validate_indicators(panel, indicators)
     out = panel.copy()
-    out[column] = entropy_index(panel, **options).score(panel)
+    out[column] = entropy_index(panel, chosen, **options).score(panel)
     return out

@@ -12,8 +12,11 @@ weights that vary by city only, the weighted two-way within transformation is ex
 in closed form: ``v_it - v_i. - (v_.t^w - v^w)``, i.e. the city-demeaned variable minus
 its weighted year mean.  Every weighted cross-product matrix of all draws is then two
 ``einsum`` calls, and the regressions of steps (2) and (3) are sub-blocks of it, solved
-for all draws at once.  (A test checks one draw against a regression on the explicitly
-resampled panel with duplicated cities as distinct entities.)
+for all draws at once.  On an unbalanced panel the year part is no longer a weighted mean:
+it is a (T-1) x (T-1) weighted normal-equation system per draw, built from per-city sums
+and solved for all draws at once (see :func:`_weighted_crossproducts`).  (Tests check
+draws against regressions on the explicitly resampled panel, with duplicated cities as
+distinct entities, on balanced and unbalanced panels.)
 
 What this design identifies: the pilot is (by assumption) as good as random given the
 fixed effects and controls, so ``a`` and ``c`` are causal under the DID assumptions;
@@ -79,22 +82,37 @@ def sobel(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float, f
 
 def three_step(panel: pd.DataFrame, mediator: str, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,
                convention: str = "stata", n_boot: int = 0, seed: int | np.random.Generator | None = 0,
-               step1: TWFEResult | None = None) -> MediationResult:
+               step1: TWFEResult | None = None, entity: str = "city_code", time: str = "year",
+               cluster: str | None = "city_code") -> MediationResult:
     """The three regressions, Sobel, and (``n_boot > 0``) the city-cluster bootstrap.
-    ``step1`` reuses an already fitted index-on-did regression (it does not depend on M)."""
-    s1 = step1 or twfe(panel, y, treat, controls, convention=convention)
-    s2 = twfe(panel, mediator, treat, controls, convention=convention)
-    s3 = twfe(panel, y, [treat, mediator], controls, convention=convention)
+    ``step1`` reuses an already fitted index-on-did regression (it does not depend on M).
+    Works on unbalanced panels (see :func:`bootstrap_paths`)."""
+    kw = dict(entity=entity, time=time, cluster=cluster, convention=convention)
+    s1 = step1 or twfe(panel, y, treat, controls, **kw)
+    s2 = twfe(panel, mediator, treat, controls, **kw)
+    s3 = twfe(panel, y, [treat, mediator], controls, **kw)
     a, b = s2[treat], s3[mediator]
     se, z, p = sobel(a, s2.se[treat], b, s3.se[mediator])
     boot = None
     if n_boot:
-        boot = bootstrap_paths(panel, [mediator], y, treat, controls, n_boot=n_boot, seed=seed)[mediator]
+        boot = bootstrap_paths(panel, [mediator], y, treat, controls, n_boot=n_boot, seed=seed, entity=entity,
+                               time=time)[mediator]
     return MediationResult(mediator, s1, s2, s3, a, b, s1[treat], s3[treat], a * b, se, z, p, boot)
 
 
 def _weighted_crossproducts(V: np.ndarray, ent: np.ndarray, time: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Sum_it w_i v~_it v~_it' for every column of city weights W (n_cities x B): (B x p x p)."""
+    """Sum_it w_i v~_it v~_it' for every column of city weights W (n_cities x B): (B x p x p),
+    where v~ is V after the w-weighted two-way within transformation.
+
+    City weights are constant within a city, so the city-demeaning is the unweighted one
+    (``Vd``); what remains is the weighted projection on the city-demeaned year dummies
+    ``Dd``: ``C_b = Vd' W Vd - (Vd' W Dd) (Dd' W Dd)^+ (Dd' W Vd)``, all from per-city sums.
+    On a balanced panel ``Dd' W Dd`` is ``sum(w) (I - 11'/T)`` and the second term is the
+    closed form ``sum(w) m_b' m_b`` with ``m_b`` the weighted year means (used as is, so
+    balanced results do not change); on an unbalanced panel (city i observed in the years
+    ``P_i``, ``T_i`` of them) ``Dd_i' Dd_i = diag(1_P_i) - 1_P_i 1_P_i' / T_i`` and the
+    (T-1) x (T-1) systems (first year dropped: ``Dd`` 1 = 0) are solved for all draws at once.
+    """
     e, ne = fast.group_codes(ent)
     t, nt = fast.group_codes(time)
     Vd = fast.demean(V, ent)  # city-demeaned
@@ -103,8 +121,23 @@ def _weighted_crossproducts(V: np.ndarray, ent: np.ndarray, time: np.ndarray, W:
     C_i = np.einsum("itp,itq->ipq", cube, cube)
     first = np.einsum("ib,ipq->bpq", W, C_i)
     Wsum = W.sum(axis=0)
-    tm = np.einsum("ib,itp->btp", W, cube) / Wsum[:, None, None]  # weighted year means
-    second = Wsum[:, None, None] * np.einsum("btp,btq->bpq", tm, tm)
+    if fast.is_balanced(ent, time):
+        tm = np.einsum("ib,itp->btp", W, cube) / Wsum[:, None, None]  # weighted year means
+        second = Wsum[:, None, None] * np.einsum("btp,btq->bpq", tm, tm)
+        return first - second
+    pres = np.zeros((ne, nt))
+    pres[e, t] = 1.0
+    Ti = pres.sum(axis=1)
+    X = (W.T @ cube.reshape(ne, -1)).reshape(-1, nt, V.shape[1])[:, 1:]  # Dd' W Vd (first year dropped)
+    P = pres[:, 1:]
+    PP = (P[:, :, None] * P[:, None, :]).reshape(ne, -1)
+    H = (W.T @ P)[:, :, None] * np.eye(nt - 1)[None] \
+        - ((W / Ti[:, None]).T @ PP).reshape(-1, nt - 1, nt - 1)  # Dd' W Dd
+    try:
+        HX = np.linalg.solve(H, X)
+    except np.linalg.LinAlgError:  # a draw without any city observed in some year
+        HX = np.linalg.pinv(H) @ X
+    second = np.matmul(X.transpose(0, 2, 1), HX)
     return first - second
 
 
@@ -113,11 +146,11 @@ def bootstrap_paths(panel: pd.DataFrame, mediators, y: str = "nqp", treat: str =
                     time: str = "year", weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """City-cluster bootstrap of the paths: for each mediator an (n_boot x 2) array of (a, b).
 
-    ``weights`` (n_cities x B) overrides the multinomial draw (used by the tests).
+    ``weights`` (n_cities x B) overrides the multinomial draw (used by the tests).  Works on
+    unbalanced panels: every draw equals the TWFE regressions on the resampled panel (see
+    :func:`_weighted_crossproducts`).
     """
     d = panel.sort_values([entity, time]).reset_index(drop=True)
-    if not fast.is_balanced(d[entity].to_numpy(), d[time].to_numpy()):
-        raise ValueError("the vectorised cluster bootstrap needs a balanced panel")
     mediators = list(mediators)
     cols = [y, treat, *mediators, *controls]
     V = d[cols].to_numpy(float)
@@ -149,9 +182,11 @@ def bootstrap_paths(panel: pd.DataFrame, mediators, y: str = "nqp", treat: str =
 
 
 def joint_model(panel: pd.DataFrame, mediators=("hc", "st"), y: str = "nqp", treat: str = "did",
-                controls=CONTROLS, convention: str = "stata") -> TWFEResult:
+                controls=CONTROLS, convention: str = "stata", *, entity: str = "city_code", time: str = "year",
+                cluster: str | None = "city_code") -> TWFEResult:
     """The index on did and both mediators (and the controls, two-way FE)."""
-    return twfe(panel, y, [treat, *mediators], controls, convention=convention)
+    return twfe(panel, y, [treat, *mediators], controls, entity=entity, time=time, cluster=cluster,
+                convention=convention)
 
 
 def table4(panel: pd.DataFrame, y: str = "nqp", convention: str = "stata") -> dict[str, TWFEResult]:

@@ -19,7 +19,7 @@ all draws are array operations.  No regression is run per draw.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from scipy import stats
 
 from . import fast
 from .data.schema import CONTROLS
-from .did import twfe
+from .did import small_sample, twfe
 
 
 @dataclass
@@ -39,6 +39,7 @@ class PlaceboResult:
     scheme: str
     n_draws: int
     seed: int | None
+    panel: dict = field(default_factory=dict)  # balanced?, rows, cities, years, degenerate draws
 
     def summary(self) -> pd.DataFrame:
         d = self.draws
@@ -76,20 +77,26 @@ def _placebo_years(pilot: np.ndarray, years: np.ndarray, scheme: str, n_draws: i
 def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, n_draws: int = 500,
                      scheme: str = "cohort", seed: int | np.random.Generator | None = 0,
                      entity: str = "city_code", time: str = "year", pilot: str = "pilot_year",
-                     convention: str = "stata", chunk: int | None = None, progress: bool = False) -> PlaceboResult:
-    """Placebo distribution of the TWFE DID coefficient (two-way FE, controls, city clusters).
+                     convention: str = "stata", chunk: int | None = None, progress: bool = False,
+                     treat: str = "did", cluster: str | None = "city_code") -> PlaceboResult:
+    """Placebo distribution of the TWFE DID coefficient (two-way FE, controls, clustered SEs).
 
     ``seed`` may be an int or a ``numpy.random.Generator``.  Returns every draw's
-    coefficient, SE, t and p, and the randomisation-inference p-value of the real estimate.
+    coefficient, SE, t and p, and the randomisation-inference p-value of the real estimate
+    (the coefficient of ``treat``).  SEs are clustered by ``cluster`` (None: HC1), with the
+    conventions of :func:`replication.did.twfe`.
+
+    Unbalanced panels work (the within transformation is then done by alternating
+    projections): each draw equals a fresh TWFE regression on the same rows.  The pilot
+    years are permuted across cities whatever years each city is observed in, so a city
+    may draw a pilot year outside its own span (then it is never or always treated in
+    the sample); the randomisation p-value is exact only if the observed spans are
+    unrelated to the assignment.  ``result.panel`` records whether the panel was balanced.
     """
     if n_draws < 1:
         raise ValueError("n_draws must be at least 1")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     df = panel.sort_values([entity, time]).reset_index(drop=True)
-    if not fast.is_balanced(df[entity].to_numpy(), df[time].to_numpy()):
-        # alternating projections would still work, but a permutation of cities is only
-        # exchangeable when every city is observed in the same years
-        raise ValueError("the placebo test needs a balanced panel (every city in every year)")
     cities, city_idx = np.unique(df[entity].to_numpy(), return_inverse=True)
     years = df[time].to_numpy()
     pil = df.groupby(entity, sort=True)[pilot].first().astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -97,21 +104,19 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
     if n_treated == 0 or n_treated == len(pil):
         raise ValueError(f"the placebo test needs treated and untreated cities; the panel has {n_treated} "
                          f"treated of {len(pil)}")
-    real = twfe(df, y, "did", controls, entity=entity, time=time, convention=convention)
+    real = twfe(df, y, treat, controls, entity=entity, time=time, cluster=cluster, convention=convention)
     e_lab, t_lab = df[entity].to_numpy(), years
     dm = fast.Demeaner(e_lab, t_lab)
     X = df[list(controls)].to_numpy(dtype=float) if controls else np.empty((len(df), 0))
     Q = fast.orthonormal_basis(dm(X)) if X.shape[1] else None
     yt = fast.residualise(dm(df[y].to_numpy(dtype=float))[:, None], Q)[:, 0]
-    codes, G = fast.group_codes(e_lab)
-    N, k = len(df), len(controls or ()) + 1
-    T = len(np.unique(years))
-    K = k + 1 + (T - 1)
-    q = (G / (G - 1)) * ((N - 1) / (N - K)) if convention == "stata" else 1.0
+    ss = small_sample(df, len(controls or ()) + 1, entity=entity, time=time, cluster=cluster,
+                      convention=convention)
+    q, df_resid = ss["q"], ss["df_resid"]
     PY = _placebo_years(pil, years, scheme, n_draws, rng)
     # draws per batch: bounded memory (about 2e7 numbers per working array) at any panel size
     chunk = chunk or max(1, min(250, int(2e7 // len(df))))
-    cluster_ind = fast._indicator(codes, G)
+    cluster_ind = fast._indicator(ss["codes"], ss["G"]) if cluster else None
     out = []
     it = range(0, n_draws, chunk)
     if progress:
@@ -126,17 +131,19 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
         ok = dd > 1e-12
         b = np.where(ok, (Dt * yt[:, None]).sum(axis=0) / np.where(ok, dd, 1.0), np.nan)
         resid = yt[:, None] - Dt * b
-        S = cluster_ind @ (Dt * resid)
+        S = cluster_ind @ (Dt * resid) if cluster else Dt * resid
         se = np.sqrt(q * (S ** 2).sum(axis=0)) / np.where(ok, dd, np.nan)
         out.append(np.column_stack([b, se]))
     arr = np.vstack(out)
     t = arr[:, 0] / arr[:, 1]
-    p = 2 * stats.t.sf(np.abs(t), G - 1)
+    p = 2 * stats.t.sf(np.abs(t), df_resid)
     draws = pd.DataFrame({"coef": arr[:, 0], "se": arr[:, 1], "t": t, "p": p})
-    b_real = real["did"]
+    b_real = real[treat]
     ri = (1 + int((draws["coef"].abs() >= abs(b_real)).sum())) / (1 + n_draws)
-    return PlaceboResult(draws, b_real, float(real.se["did"]), ri, scheme, n_draws,
-                         seed if isinstance(seed, int) else None)
+    info = {"balanced": bool(dm.balanced), "rows": len(df), "cities": len(cities),
+            "years": int(len(np.unique(years))), "degenerate_draws": int(np.isnan(arr[:, 0]).sum())}
+    return PlaceboResult(draws, b_real, float(real.se[treat]), ri, scheme, n_draws,
+                         seed if isinstance(seed, int) else None, info)
 
 
 def naive_permutation_test(panel: pd.DataFrame, y: str, controls, placebo_years: np.ndarray,

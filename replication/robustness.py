@@ -6,6 +6,9 @@ on the matched sample (treated city-years and the control city-years used as mat
 each counted once).  Beyond the paper: SEs clustered by province, wild cluster
 bootstrap p-values (Roodman et al. 2019, via the ``wildboottest`` package), dropping
 each pilot batch in turn, and the alternative indices of the index chapter.
+
+Everything here works on unbalanced panels: the regressions are :func:`replication.did.twfe`
+(exact within transformation for any layout) and the PSM-DID sample is unbalanced anyway.
 """
 from __future__ import annotations
 
@@ -34,19 +37,19 @@ def table3(panel: pd.DataFrame, y: str = "nqp", *, convention: str = "stata", ma
 
 def wild_cluster_pvalue(panel: pd.DataFrame, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,
                         cluster: str = "city_code", B: int = 999, seed: int = 0,
-                        weights_type: str = "rademacher") -> float:
+                        weights_type: str = "rademacher", entity: str = "city_code", time: str = "year") -> float:
     """Wild cluster restricted bootstrap (WCR11) p-value of ``treat`` in the two-way FE model.
 
     The model is written as a dummy-variable OLS (city and year dummies) so that the
-    bootstrap DGP imposes the null on exactly the model estimated.
+    bootstrap DGP imposes the null on exactly the model estimated (balanced or not).
     """
     import statsmodels.api as sm
     from wildboottest.wildboottest import wildboottest
 
-    d = panel.sort_values(["city_code", "year"]).reset_index(drop=True)
+    d = panel.sort_values([entity, time]).reset_index(drop=True)
     X = pd.concat([d[[treat, *controls]].astype(float),
-                   pd.get_dummies(d["city_code"], prefix="c", drop_first=True, dtype=float),
-                   pd.get_dummies(d["year"], prefix="y", drop_first=True, dtype=float)], axis=1)
+                   pd.get_dummies(d[entity], prefix="c", drop_first=True, dtype=float),
+                   pd.get_dummies(d[time], prefix="y", drop_first=True, dtype=float)], axis=1)
     X = sm.add_constant(X)
     model = sm.OLS(d[y].to_numpy(float), X)
     np.random.seed(seed)  # wildboottest draws from numpy's legacy global state when seed is None
@@ -55,9 +58,10 @@ def wild_cluster_pvalue(panel: pd.DataFrame, y: str = "nqp", treat: str = "did",
     return float(res["p-value"].iloc[0])
 
 
-def drop_each_batch(panel: pd.DataFrame, y: str = "nqp", convention: str = "stata") -> dict[str, TWFEResult]:
+def drop_each_batch(panel: pd.DataFrame, y: str = "nqp", convention: str = "stata", *,
+                    pilot: str = "pilot_year") -> dict[str, TWFEResult]:
     """Column-(5) DID without the cities of one pilot batch at a time."""
-    py = panel["pilot_year"].astype("Float64")
+    py = panel[pilot].astype("Float64")
     out = {}
     for b in sorted(py.dropna().unique()):
         keep = ~(py == b).fillna(False).to_numpy()

@@ -12,8 +12,9 @@ the work:
   tested on ``mpdta`` to 1e-6, analytic SEs) and recodes never-treated as 0, because
   ``csdid`` silently treats NaN cohorts as a treated group.
 * :func:`sun_abraham` - ours: cohort x relative-time interactions with never-treated
-  controls, aggregated with cohort shares (interaction-weighted); SEs by the delta method
-  from the city-clustered covariance.
+  controls, aggregated with cohort shares (interaction-weighted; the shares are the
+  observations per cohort x event-time cell, i.e. cohort sizes on a balanced panel); SEs
+  by the delta method from the city-clustered covariance.
 * :func:`imputation` - ours (Borusyak, Jaravel and Spiess 2024): unit and year effects
   (and controls) fitted on untreated observations, treated outcomes minus imputed
   ``Y(0)``; the point estimate equals Gardner's two-stage DID.  SEs by a city-cluster
@@ -84,19 +85,28 @@ def cohort_from_treatment(panel: pd.DataFrame, treat: str, entity: str, time: st
 
 
 def bacon(panel: pd.DataFrame, y: str, *, treat: str = "did", entity: str = "city_code",
-          time: str = "year") -> tuple[pd.DataFrame, pd.DataFrame]:
+          time: str = "year", balance: str = "drop_cities") -> tuple[pd.DataFrame, pd.DataFrame]:
     """All 2x2 DIDs and their weights for the TWFE regression of ``y`` on the absorbing dummy
     ``treat`` (balanced panel, no controls); and weights and weighted estimates by comparison
-    type.  The weights sum to 1 and the weighted sum reproduces the TWFE coefficient."""
-    panel = panel[[entity, time, y, treat]].copy()
+    type.  The weights sum to 1 and the weighted sum reproduces the TWFE coefficient.
+
+    Theorem 1 holds for balanced panels only: an unbalanced panel is balanced explicitly by
+    :func:`replication.fast.balance_panel` with rule ``balance`` (``"drop_cities"``,
+    ``"drop_years"`` or ``"error"``), and the decomposition is then that of the TWFE
+    coefficient *on the balanced sample*.  Both returned tables carry
+    ``attrs["balanced_sample"]`` (what was dropped; nothing on a balanced panel)."""
+    panel = panel[[entity, time, y, treat]]
+    try:
+        panel, info = fast.balance_panel(panel, entity, time, balance)
+    except ValueError as err:
+        raise ValueError(f"the Goodman-Bacon decomposition needs a balanced panel: {err}") from None
+    panel = panel.copy()
     panel["_cohort"] = cohort_from_treatment(panel, treat, entity, time)
     cohort = "_cohort"
     d = panel.sort_values([entity, time])
     years = np.sort(d[time].unique())
     T = len(years)
     units = d[entity].unique()
-    if len(d) != len(units) * T:
-        raise ValueError("the Goodman-Bacon decomposition needs a balanced panel")
     Y = d[y].to_numpy(float).reshape(len(units), T)
     gu = d.groupby(entity, sort=False)[cohort].first().reindex(units)
     g = gu.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -149,6 +159,8 @@ def bacon(panel: pd.DataFrame, y: str, *, treat: str = "did", entity: str = "cit
     agg = two.groupby("type").apply(lambda t: pd.Series({"weight": t["weight"].sum(),
                                                           "estimate": np.average(t["estimate"], weights=t["weight"])}),
                                     include_groups=False).reset_index()
+    two.attrs["balanced_sample"] = info
+    agg.attrs["balanced_sample"] = info
     return two, agg
 
 
@@ -157,19 +169,45 @@ def bacon(panel: pd.DataFrame, y: str, *, treat: str = "did", entity: str = "cit
 
 def callaway_santanna(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", entity: str = "city_code",
                       time: str = "year", control_group: str = "nevertreated", est_method: str = "dr",
-                      xformla: str | None = None) -> dict:
-    """Group-time ATTs and the simple, dynamic, group and calendar aggregations (analytic SEs)."""
+                      xformla: str | None = None, balance: str = "unbalanced") -> dict:
+    """Group-time ATTs and the simple, dynamic, group and calendar aggregations (analytic SEs).
+
+    Unbalanced panels: with ``balance="unbalanced"`` (default) every row is used, through
+    ``csdid``'s ``allow_unbalanced_panel=True`` (as R ``did``: each ATT(g, t) from the
+    rows observed in its two periods with the repeated-cross-section estimators, and
+    influence functions clustered by entity); without it ``csdid`` would balance the
+    panel silently (a warning).  ``"drop_cities"``, ``"drop_years"`` or ``"error"`` balance
+    explicitly first (:func:`replication.fast.balance_panel`).  ``result["sample"]`` says
+    which: the balancing info plus ``estimator`` ("panel" or "unbalanced panel (RC)").
+    On a balanced panel nothing changes."""
     from csdid.att_gt import ATTgt
 
+    if balance not in ("unbalanced", *fast.BALANCE_RULES):
+        raise ValueError(f"balance must be 'unbalanced' or one of {fast.BALANCE_RULES}, got {balance!r}")
     cols = [y, entity, time, cohort] + ([] if xformla is None else
                                          [c.strip() for c in xformla.split("~")[1].split("+")])
     d = panel[list(dict.fromkeys(cols))].copy()
+    if balance == "unbalanced":
+        ne, nt = d[entity].nunique(), d[time].nunique()
+        unbalanced = len(d) != ne * nt
+        info = {"rule": "unbalanced", "rows_before": len(d), "rows_after": len(d), "cities_before": ne,
+                "cities_after": ne, "years_before": nt, "years_after": nt, "cities_dropped": [],
+                "years_dropped": [], "missing_cells": ne * nt - len(d)}
+    else:
+        try:
+            d, info = fast.balance_panel(d, entity, time, balance)
+        except ValueError as err:
+            raise ValueError(f"Callaway-Sant'Anna with balance={balance!r}: {err}") from None
+        d = d.copy()
+        unbalanced = False
+    info["estimator"] = "unbalanced panel (RC)" if unbalanced else "panel"
     d[cohort] = np.nan_to_num(_cohort(d, cohort), nan=0.0).astype(int)  # csdid: never treated = 0
     d[entity] = d[entity].astype(np.int64)
     d[time] = d[time].astype(np.int64)
+    extra = {"allow_unbalanced_panel": True} if unbalanced else {}
     with contextlib.redirect_stdout(io.StringIO()):
         att = ATTgt(yname=y, gname=cohort, idname=entity, tname=time, data=d.reset_index(drop=True),
-                    control_group=control_group, xformla=xformla).fit(est_method=est_method, bstrap=False)
+                    control_group=control_group, xformla=xformla, **extra).fit(est_method=est_method, bstrap=False)
         res = pd.DataFrame({"group": np.asarray(att.results["group"]), "time": np.asarray(att.results["year"]),
                             "att": np.asarray(att.results["att"]), "se": np.asarray(att.results["se"])})
         aggs = {}
@@ -179,7 +217,7 @@ def callaway_santanna(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year"
                          "table": None if a.get("egt") is None else
                          pd.DataFrame({"e": np.asarray(a["egt"]), "att": np.asarray(a["att_egt"], dtype=float),
                                        "se": np.asarray(a["se_egt"], dtype=float)})}
-    return {"attgt": res, "aggregations": aggs}
+    return {"attgt": res, "aggregations": aggs, "sample": info}
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,13 +240,15 @@ def sun_abraham(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", enti
             names.append(col)
             meta.append((c, int(e)))
     r = twfe(d, y, names, controls, entity=entity, time=time, cluster=entity, convention=convention)
-    unit_g = pd.Series(_cohort(d.drop_duplicates(entity), cohort))
-    counts = unit_g.value_counts()
+    # cohort shares of each event time: the observations in each cohort x event-time cell
+    # (on a balanced panel, the cohort's number of units; on an unbalanced one, the units
+    # of the cohort observed at that event time, as eventstudyinteract estimates them)
+    cell_n = {col: float(d[col].sum()) for col in names}
     events = sorted({m[1] for m in meta})
     W = np.zeros((len(events), len(names)))  # event-time estimate = cohort-share-weighted cells
     for i, e in enumerate(events):
         at = [j for j, m in enumerate(meta) if m[1] == e]
-        w = np.array([counts.get(meta[j][0], 0) for j in at], float)
+        w = np.array([cell_n[names[j]] for j in at], float)
         W[i, at] = w / w.sum()
     coef = W @ r.params[names].to_numpy()
     cov = W @ r.cov.loc[names, names].to_numpy() @ W.T
@@ -222,7 +262,7 @@ def sun_abraham(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", enti
     # overall ATT: the post-period cohort x event-time cells weighted by their treated
     # units (CS's "simple" aggregation), with its SE from the full covariance
     post = [n for n, m in zip(names, meta) if m[1] >= 0]
-    w = np.array([counts.get(m[0], 0) for m in meta if m[1] >= 0], float)
+    w = np.array([cell_n[n] for n in post], float)
     w = w / w.sum()
     att, se = float(w @ r.params[post].to_numpy()), float(np.sqrt(w @ r.cov.loc[post, post].to_numpy() @ w))
     out.attrs["att"] = {"att": att, "se": se, "ci_lower": att - crit * se, "ci_upper": att + crit * se}
@@ -278,18 +318,23 @@ def _impute(Y: np.ndarray, X: np.ndarray, D: np.ndarray, ent: np.ndarray, tim: n
     ok = (ei >= 0) & (ti >= 0)
     y0 = ae[ei[ok]] + at[ti[ok]] + X[tr][ok] @ beta
     tau = Y[tr][ok] - y0
-    return float(np.average(tau, weights=w_ent[tr][ok])), tau
+    return float(np.average(tau, weights=w_ent[tr][ok])), tau, np.flatnonzero(tr)[~ok]
 
 
 def imputation(panel: pd.DataFrame, y: str, *, treat: str = "did", controls=(), entity: str = "city_code",
                time: str = "year", n_boot: int = 199, seed: int | np.random.Generator | None = 0) -> dict:
-    """ATT by imputation, with a city-cluster bootstrap SE and percentile CI."""
+    """ATT by imputation, with a city-cluster bootstrap SE and percentile CI.
+
+    Works on unbalanced panels.  A treated row whose unit (or year) has no untreated row
+    has no imputed Y(0) (e.g. a city that enters the panel already treated): it is left
+    out of the average and reported in ``not_imputed`` (rows, entities); ``n_imputed_obs``
+    is the number averaged, ``n_treated_obs`` all treated rows."""
     d = panel.sort_values([entity, time]).reset_index(drop=True)
     Y = d[y].to_numpy(float)
     X = d[list(controls)].to_numpy(float) if controls else np.empty((len(d), 0))
     D = d[treat].to_numpy() == 1
     ent, tim = d[entity].to_numpy(), d[time].to_numpy()
-    att, tau = _impute(Y, X, D, ent, tim, np.ones(len(d)))
+    att, tau, lost = _impute(Y, X, D, ent, tim, np.ones(len(d)))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     codes, G = fast.group_codes(ent)
     boots = []
@@ -300,4 +345,5 @@ def imputation(panel: pd.DataFrame, y: str, *, treat: str = "did", controls=(), 
     se = float(boots.std(ddof=1)) if n_boot > 1 else np.nan
     lo, hi = (np.quantile(boots, [0.025, 0.975]) if n_boot > 1 else (np.nan, np.nan))
     return {"att": att, "se": se, "ci_lower": float(lo), "ci_upper": float(hi), "n_treated_obs": int(D.sum()),
-            "tau": tau, "boot": boots}
+            "tau": tau, "boot": boots, "n_imputed_obs": len(tau),
+            "not_imputed": {"rows": len(lost), "entities": sorted(pd.unique(ent[lost]).tolist())}}

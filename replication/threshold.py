@@ -177,6 +177,8 @@ class ThresholdResult:
     bootstrap_F: dict[int, np.ndarray]
     spec: dict
     _fitter: object = field(repr=False, default=None)
+    #: what balancing dropped (see :func:`replication.fast.balance_panel`); nothing on a balanced panel
+    balanced_sample: dict = field(default_factory=dict)
 
     def coefficients(self, k: int | None = None, cov: str = "cluster") -> pd.DataFrame:
         """Regime slopes of ``regime_x`` and the controls for the k-threshold model
@@ -273,11 +275,20 @@ def _grid(q: np.ndarray, trim: float, grid: int) -> np.ndarray:
 def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, controls=(), *,
                         entity: str = "city_code", time: str = "year", max_thresholds: int = 3,
                         n_boot=300, trim=0.01, grid: int = 300, seed: int | np.random.Generator | None = 0,
-                        convention: str = "xthreg", progress: bool = False) -> ThresholdResult:
+                        convention: str = "xthreg", progress: bool = False,
+                        balance: str = "drop_cities") -> ThresholdResult:
     """Estimate and test 1..``max_thresholds`` thresholds (see the module docstring).
 
     ``n_boot`` and ``trim`` take one value or one per threshold (xthreg's ``bs()`` and
     ``trim()``); ``n_boot=0`` skips the bootstrap.
+
+    The model needs a balanced panel (the bootstrap resamples whole entity residual
+    vectors; ``xthreg`` requires one too).  An unbalanced panel is balanced explicitly by
+    :func:`replication.fast.balance_panel` with rule ``balance`` (``"drop_cities"``: keep the
+    entities observed in every year; ``"drop_years"``: keep the years in which every entity
+    is observed; ``"error"``); ``result.balanced_sample`` says what was dropped (nothing on a
+    balanced panel), including ``controls_dropped``: controls that are zero on the balanced
+    sample (the dummies of dropped years).
     """
     if convention not in ("xthreg", "hansen"):
         raise ValueError("convention must be 'xthreg' or 'hansen'")
@@ -295,14 +306,18 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
     if d.isna().any().any():
         raise ValueError(f"missing values in {[c for c in cols if d[c].isna().any()]}; the threshold model needs "
                          "complete data")
+    try:
+        d, info = fast.balance_panel(d, entity, time, balance)
+    except ValueError as err:
+        raise ValueError(f"the threshold model needs a balanced panel: {err}") from None
+    # controls that are identically zero on the balanced sample (e.g. the dummies of dropped years)
+    dropped_controls = [c for c in controls if info["rows_after"] < info["rows_before"] and
+                        not d[c].to_numpy(float).any()]
+    if dropped_controls:
+        controls = [c for c in controls if c not in dropped_controls]
+    info["controls_dropped"] = dropped_controls
     d = d.sort_values([entity, time]).reset_index(drop=True)
     ents, years = d[entity].unique(), np.sort(d[time].unique())
-    if len(d) != len(ents) * len(years) or d.duplicated([entity, time]).any():
-        full = pd.MultiIndex.from_product([ents, years], names=[entity, time])
-        have = pd.MultiIndex.from_frame(d[[entity, time]])
-        gaps = full.difference(have)
-        raise ValueError(f"the threshold model needs a balanced panel; {len(gaps)} entity-year(s) are missing, "
-                         f"e.g. {list(gaps[:5])}. Drop those entities or fill the years")
     T = len(years)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     ent = d[entity].to_numpy()
@@ -423,9 +438,9 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
         th.append(lr_row("Th-3", sc["g3"], tuple(sorted((sc["g1r"], sc["g2"]))), tr[2]))
     spec = {"y": y, "regime_x": regime_x, "q": q, "controls": list(controls), "max_thresholds": max_thresholds,
             "n_boot": nb[:max_thresholds], "trim": tr[:max_thresholds], "grid": grid, "n_candidates": len(cands),
-            "convention": convention, "N": n_ent, "T": T, "lr_crit_95": crit95}
+            "convention": convention, "N": n_ent, "T": T, "lr_crit_95": crit95, "balance": balance}
     fitter = _Fitter(d, y, regime_x, q, controls, entity, time, convention)
-    return ThresholdResult(pd.DataFrame(rows), pd.DataFrame(th), lr, boots, spec, fitter)
+    return ThresholdResult(pd.DataFrame(rows), pd.DataFrame(th), lr, boots, spec, fitter, info)
 
 
 def brute_force_ssr(df: pd.DataFrame, y: str, regime_x: str, q: str, controls, fixed: tuple[float, ...],

@@ -73,3 +73,37 @@ def test_missing_values_are_an_error():
     df = pd.DataFrame({"a": [1.0, np.nan, 3.0]})
     with pytest.raises(ValueError, match="missing values"):
         entropy_index(df, ["a"], directions={"a": 1})
+
+
+def test_add_index_from_a_subset_of_the_indicators(panel):
+    from replication.data.schema import INDICATORS
+    from replication.index import add_index
+
+    sub = list(INDICATORS[:4])
+    out = add_index(panel, indicators=sub)
+    np.testing.assert_array_equal(out["nqp"], entropy_index(panel, sub).score(panel))
+    assert add_index(panel, indicators="[" + ", ".join(sub) + "]")["nqp"].equals(out["nqp"])
+    np.testing.assert_array_equal(add_index(panel)["nqp"], entropy_index(panel).score(panel))
+
+
+def test_add_index_rejects_bad_indicator_choices(panel):
+    from replication.data.schema import INDICATORS
+    from replication.index import add_index
+
+    with pytest.raises(ValueError, match=r"unknown indicator\(s\) \['gdp'\].*" + INDICATORS[-1]):
+        add_index(panel, indicators=[INDICATORS[0], "gdp"])
+    with pytest.raises(ValueError, match="at least 2"):
+        add_index(panel, indicators=[INDICATORS[0]])
+    with pytest.raises(ValueError, match="more than once"):
+        add_index(panel, indicators=[INDICATORS[0], INDICATORS[0]])
+
+
+def test_missing_indicator_column_names_the_columns_and_the_fix(panel):
+    from replication.data.schema import INDICATORS
+    from replication.index import add_index
+
+    gone = [INDICATORS[3], INDICATORS[7]]
+    with pytest.raises(ValueError, match=r"\['%s', '%s'\] are not in the panel.*-p indicators='\[%s, " % (
+            gone[0], gone[1], INDICATORS[0])) as err:
+        add_index(panel.drop(columns=gone))
+    assert all(c not in str(err.value).split("-p indicators=")[1].split("]")[0] for c in gone)

@@ -75,6 +75,7 @@ def test_impossible_schemes_are_clear_errors(data):
     none = data.assign(pilot_year=data["pilot_year"].astype("Float64") * np.nan)
     with pytest.raises(ValueError, match="treated and untreated"):
         placebo.permutation_test(none.assign(did=0), n_draws=2)
+    # an unbalanced panel is no longer an error (tests/test_unbalanced.py checks the draws)
     unbalanced = data.drop(index=data.index[:3])
-    with pytest.raises(ValueError, match="balanced"):
-        placebo.permutation_test(unbalanced, n_draws=2)
+    res = placebo.permutation_test(unbalanced, n_draws=2)
+    assert not res.panel["balanced"] and res.panel["rows"] == len(data) - 3

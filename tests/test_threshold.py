@@ -95,10 +95,23 @@ def test_lr_critical_value():
     assert th.lr_critical_value(0.10) == pytest.approx(5.940, abs=1e-3)
 
 
-def test_unbalanced_panel_is_a_clear_error():
+def test_unbalanced_panel_is_a_clear_error_when_asked():
     df = _toy().iloc[3:]
     with pytest.raises(ValueError, match="balanced panel.*missing"):
-        th.fit_panel_threshold(df, "y", "x", "q", ["z"], entity="id", time="t", n_boot=0)
+        th.fit_panel_threshold(df, "y", "x", "q", ["z"], entity="id", time="t", n_boot=0, balance="error")
+
+
+def test_unbalanced_panel_is_balanced_explicitly():
+    """Default: the entities not observed in every period are dropped, and the result says so
+    (tests/test_unbalanced.py has the book-sized case)."""
+    df = _toy()
+    kw = dict(entity="id", time="t", n_boot=20, max_thresholds=2, trim=0.05, grid=60)
+    r = th.fit_panel_threshold(df.iloc[3:], "y", "x", "q", ["z"], **kw)
+    assert r.balanced_sample["cities_dropped"] == [0] and r.balanced_sample["rows_after"] == 59 * 8
+    ref = th.fit_panel_threshold(df[df["id"] != 0], "y", "x", "q", ["z"], **kw)
+    pd.testing.assert_frame_equal(r.tests, ref.tests)
+    full = th.fit_panel_threshold(df, "y", "x", "q", ["z"], **kw)
+    assert full.balanced_sample["cities_dropped"] == [] and full.balanced_sample["rows_after"] == len(df)
 
 
 def test_too_much_trim_is_a_clear_error():
