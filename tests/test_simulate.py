@@ -132,3 +132,52 @@ def test_twfe_on_the_default_panel_covers_the_true_att(sim):
                  time_effects=True).fit(cov_type="clustered", cluster_entity=True)
     lo, hi = m.conf_int().loc["did"]
     assert lo < sim.truth["att"] < hi
+
+
+def test_every_seed_gives_a_valid_panel():
+    """500 consecutive seeds: the simulator's shares are bounded by construction (logistic
+    urb, clipped loi, smooth saturation of gov and hc), so the project's own validation
+    never fails.  About 35 s on an idle 2-core machine (a simulation and a validation each)."""
+    import time
+
+    from replication.data import _SIM_CACHE, validate_panel
+
+    t = time.perf_counter()
+    failed = []
+    for s in range(500):
+        try:
+            p = load_panel(seed=s)
+        except Exception as e:  # noqa: BLE001 - collect them all, then say which seeds
+            failed.append((s, str(e)[:200]))
+            continue
+        assert p["gov"].max() < 1.45 and p["hc"].max() < 0.95 + 0.003  # caps (+ the planted a_hc for hc)
+    _SIM_CACHE.clear()
+    elapsed = time.perf_counter() - t
+    assert not failed, failed[:5]
+    assert elapsed < 120, f"500 loads took {elapsed:.0f} s (about 35 s expected)"
+    assert validate_panel  # imported for the docstring's claim: load_panel validates
+
+
+def test_the_bounds_leave_the_default_panel_alone():
+    from replication.data.simulate import GOV_BOUND, HC_BOUND, _bounded
+
+    x = np.array([0.01, 0.2, 0.59, 0.6])
+    assert np.array_equal(_bounded(x, *HC_BOUND), x)  # the identity up to the start
+    big = np.array([0.61, 0.7, 1.0, 1.5, 10.0])
+    y = _bounded(big, *HC_BOUND)
+    assert (y <= HC_BOUND[1]).all() and (np.diff(y[:4]) > 0).all()
+    assert _bounded(np.array([1e6]), *GOV_BOUND)[0] <= GOV_BOUND[1] < 1.5
+    # the default seed's largest values lie below the starts: its panel is unchanged
+    raw = simulate_panel().panel
+    assert raw["gov"].max() < GOV_BOUND[0] and raw["hc"].max() < HC_BOUND[0]
+
+
+def test_truth_is_computed_on_demand_and_is_the_same():
+    a = simulate_panel(seed=12)
+    assert a._truth is None  # loading the panel does not score the potential outcomes
+    b = simulate_panel(seed=12)
+    pd.testing.assert_frame_equal(a.panel, b.panel)
+    ta, tb = a.truth, b.truth
+    assert ta["att"] == tb["att"] and ta["b_hc"] == tb["b_hc"]
+    assert a.truth is ta  # computed once
+    assert np.array_equal(a.potential["y_index"], b.potential["y_index"])

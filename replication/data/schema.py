@@ -6,12 +6,17 @@ the simulator produces exactly these columns.
 
 Each :class:`Column` says what the column is, its unit, its role in the analysis,
 whether the default data has it from a real source or simulates it, the range of
-values that are possible (used by the validator), and for the 15 NQP indicators
-their place in the paper's Table 1 and their direction in the index.
+values that are possible (``lower``/``upper``: outside them a value is an error), the
+range that is plausible for a prefecture-level city 2000-2024 (``plausible_lower``/
+``plausible_upper``: generous; outside it a value draws a warning), the unit slips that are
+recognised (``slips``: a file whose values fit one gets an error naming the likely unit and
+the ``scale:`` line that fixes it), and for the 15 NQP indicators their place in the
+paper's Table 1 and their direction in the index.  The names a column is read under are
+in :mod:`replication.data.aliases`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 KEY = ("city_code", "year")
 
@@ -32,7 +37,29 @@ class Column:
     level2: str = ""  # Table 1 second level
     direction: int = 0  # +1 / -1 in the index (indicators only)
     note: str = ""
-    aliases: tuple[str, ...] = field(default=())
+    plausible_lower: float | None = None
+    plausible_upper: float | None = None
+    # (factor, the unit a file may use by mistake): the file's values times factor are in this unit
+    slips: tuple[tuple[float, str], ...] = field(default=())
+
+    def plausible(self) -> str:
+        if self.plausible_lower is None and self.plausible_upper is None:
+            return ""
+        lo = "" if self.plausible_lower is None else _num(self.plausible_lower)
+        hi = "" if self.plausible_upper is None else _num(self.plausible_upper)
+        return f"{lo} - {hi}"
+
+
+def _num(x: float) -> str:
+    if x == 0:
+        return "0"
+    if abs(x) >= 10000:
+        return f"{x:,.0f}"
+    return f"{x:g}"
+
+
+PERCENT_SLIP = ((0.01, "percent (0-100)"),)
+SHARE_SLIP = ((100.0, "a share (0-1)"),)
 
 
 _ind = dict(role="indicator", origin="simulated", kind="float", lower=0.0)
@@ -40,8 +67,10 @@ _ind = dict(role="indicator", origin="simulated", kind="float", lower=0.0)
 COLUMNS: tuple[Column, ...] = (
     # --- identifiers and real facts -------------------------------------------------------
     Column("city_code", "City code", "6-digit administrative code (GB/T 2260)", "id", "real", "int",
-           100000, 999999, paper="city", aliases=("code", "citycode", "city_id", "id")),
-    Column("year", "Year", "calendar year", "id", "real", "year", 1990, 2030, aliases=("yr", "t")),
+           100000, 999999, paper="city",
+           note="or city names (Chinese or pinyin), 12-digit, 4-digit or former codes: resolved to the roster"),
+    Column("year", "Year", "calendar year", "id", "real", "year", 2000, 2024,
+           note="2000-2024, the span of the reference roster"),
     Column("city_zh", "City name (Chinese)", "text", "fact", "real", "str", required=False),
     Column("city_en", "City name (pinyin)", "text", "fact", "real", "str", required=False),
     Column("province_zh", "Province (Chinese)", "text", "fact", "real", "str", required=False),
@@ -126,6 +155,38 @@ COLUMNS: tuple[Column, ...] = (
            "simulated", lower=0.0, upper=50.0, paper="LQ"),
 )
 
+# Plausible ranges (codebook units) and recognised unit slips of the measured columns.  The
+# ranges are generous: beyond anything a prefecture-level city reported 2000-2024, with
+# margin; a whole column far outside its range but inside it after a slip's factor is a
+# unit slip (an error naming the fix), single values outside it are warnings.
+_PLAUSIBLE: dict[str, tuple[float, float, tuple[tuple[float, str], ...]]] = {
+    "emerging_emp": (0, 3e6, ()),
+    "avg_wage": (3000, 5e5, ((1e4, "10,000 yuan (万元)"),)),
+    "college_students": (0, 3e6, ()),
+    "mobile_users": (1, 8000, ((1e-4, "subscribers (户), not 10,000 subscribers"),)),
+    "internet_per100": (0, 200, ()),
+    "robot_density": (0, 5000, ()),
+    "patents": (0, 1e7, ()),
+    "rd_fiscal_share": (0, 0.5, PERCENT_SLIP),
+    "waste_harmless_rate": (1, 100, SHARE_SLIP),
+    "sewage_treatment_rate": (1, 100, SHARE_SLIP),
+    "solid_waste_use_rate": (1, 100, SHARE_SLIP),
+    "telecom_volume": (100, 1e8, ((1e4, "100 million yuan (亿元)"), (1e-4, "yuan (元)"))),
+    "industry_va_share": (0.02, 0.9, PERCENT_SLIP),
+    "ai_firms": (0, 5e5, ()),
+    "data_use_index": (0, 100, ()),
+    "pd": (0.01, 150, ((0.01, "persons per km2 (人/平方公里)"),)),
+    "pergdp": (0.1, 100, ((1e-4, "yuan per person (元)"),)),
+    "urb": (0.05, 1, PERCENT_SLIP),
+    "gov": (0.02, 1.5, PERCENT_SLIP),
+    "loi": (0.02, 0.9, PERCENT_SLIP),
+    "hc": (0, 0.8, PERCENT_SLIP + ((1e-4, "students per 10,000 persons (人/万人)"),)),
+    "st": (0, 1000, ((1e-4, "10,000 yuan (万元)"), (1e-8, "yuan (元)"))),
+    "isu": (0.05, 15, PERCENT_SLIP),
+}
+COLUMNS = tuple(replace(c, plausible_lower=_PLAUSIBLE[c.name][0], plausible_upper=_PLAUSIBLE[c.name][1],
+                        slips=_PLAUSIBLE[c.name][2]) if c.name in _PLAUSIBLE else c for c in COLUMNS)
+
 BY_NAME = {c.name: c for c in COLUMNS}
 INDICATORS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.role == "indicator")
 CONTROLS: tuple[str, ...] = ("pd", "pergdp", "urb", "gov", "loi")
@@ -149,25 +210,50 @@ def codebook_rows() -> list[dict]:
         {"column": c.name, "label": c.label, "unit": c.unit, "role": c.role,
          "default data": c.origin, "required": "yes" if c.required else "no",
          "index direction": {1: "+", -1: "-"}.get(c.direction, ""),
-         "paper": c.paper, "note": c.note}
+         "plausible": c.plausible(), "paper": c.paper, "note": c.note}
         for c in COLUMNS
     ]
     rows += [{"column": k, "label": k, "unit": "0/1", "role": "derived", "default data": "derived",
-              "required": "no", "index direction": "", "paper": "did" if k == "did" else "", "note": v}
-             for k, v in DERIVED.items()]
+              "required": "no", "index direction": "", "plausible": "", "paper": "did" if k == "did" else "",
+              "note": v} for k, v in DERIVED.items()]
     return rows
 
 
 BEGIN, END = "<!-- codebook:begin (generated from replication/data/schema.py) -->", "<!-- codebook:end -->"
 
 
+def _scale_text(f: float) -> str:
+    return f"{f:g}" if f >= 1e-4 else f"{f:.0e}".replace("e-0", "e-")
+
+
+def alias_rows() -> list[dict]:
+    """The alias table and the recognised unit slips, one row per codebook column."""
+    from .aliases import ALIASES
+
+    rows = []
+    for name in [c.name for c in COLUMNS] + list(DERIVED):
+        c = BY_NAME.get(name)
+        slips = "; ".join(f"{unit}: `scale: {{{name}: {_scale_text(f)}}}`" for f, unit in (c.slips if c else ()))
+        rows.append({"column": name, "also read from": ", ".join(f"`{a}`" for a in ALIASES.get(name, ())),
+                     "unit slips recognised (fix)": slips})
+    return rows
+
+
 def codebook_markdown() -> str:
-    """The codebook table in Markdown, as it stands in ``data/README.md``."""
-    head = "| column | label | unit | role | default data | required | index dir. | note |"
-    sep = "|---|---|---|---|---|---|---|---|"
+    """The codebook tables in Markdown, as they stand in ``data/README.md``."""
+    head = "| column | label | unit | role | default data | required | index dir. | plausible range | note |"
+    sep = "|---|---|---|---|---|---|---|---|---|"
     lines = [head, sep]
     for r in codebook_rows():
         note = "; ".join(x for x in (f"paper: {r['paper']}" if r["paper"] else "", r["note"]) if x)
         lines.append(f"| `{r['column']}` | {r['label']} | {r['unit']} | {r['role']} | {r['default data']} | "
-                     f"{r['required']} | {r['index direction']} | {note} |")
+                     f"{r['required']} | {r['index direction']} | {r['plausible']} | {note} |")
+    from .aliases import n_aliases
+
+    lines += ["", f"**Accepted column names** ({n_aliases()} aliases; matching ignores case, spaces, underscores, "
+              "full-width characters, a unit in brackets and a 全市/市辖区 qualifier, see "
+              "`replication/data/aliases.py`) and the **unit slips** the validator recognises:", "",
+              "| column | also read from | unit slips recognised (fix) |", "|---|---|---|"]
+    for r in alias_rows():
+        lines.append(f"| `{r['column']}` | {r['also read from']} | {r['unit slips recognised (fix)']} |")
     return "\n".join([BEGIN, *lines, END])

@@ -10,7 +10,10 @@ The DGP, for city i in year t (all switches in :class:`DGP`):
 
 * **Controls** ``pd pergdp urb gov loi`` have city levels that depend on a latent
   development factor (higher in large and eastern cities) and city-specific growth;
-  the sector shares give the threshold variable ``isu = tertiary / secondary``.
+  the sector shares give the threshold variable ``isu = tertiary / secondary``.  Shares
+  are bounded by construction: ``urb`` is logistic, ``loi`` clipped, and the skewed
+  ``gov`` (log-normal) and ``hc`` saturate smoothly above 1.2 and 0.6 (``_bounded``:
+  always below 1.45 and 0.95), so every seed gives a valid panel.
 * **Pilot selection on observables**: a logit score on the pre-period (2011)
   controls and city size; the batches (sizes ``batch_sizes``) are drawn without
   replacement with probability rising in the score, so treated and control cities
@@ -35,7 +38,7 @@ mediator on the fitted index, by finite difference through the same machinery.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -99,16 +102,37 @@ class DGP:
         return dict(self.size_effects)
 
 
-@dataclass
 class SimulatedPanel:
-    """The simulated panel, its potential outcomes and the DGP's true values."""
+    """The simulated panel, its potential outcomes and the DGP's true values.
 
-    panel: pd.DataFrame
-    truth: dict
-    dgp: DGP
-    seed: int
-    years: tuple[int, int]
-    potential: dict = field(repr=False, default_factory=dict)
+    ``truth`` and ``potential`` are computed on first access (scoring the potential
+    outcomes with the fitted index takes most of a simulation's time, and ``load_panel``
+    needs only the panel); the numbers do not depend on when they are computed.
+    """
+
+    def __init__(self, panel: pd.DataFrame, dgp: DGP, seed: int, years: tuple[int, int], compute_truth):
+        self.panel, self.dgp, self.seed, self.years = panel, dgp, seed, years
+        self._compute_truth = compute_truth
+        self._truth: dict | None = None
+        self._potential: dict | None = None
+
+    def _ensure(self) -> None:
+        if self._truth is None:
+            self._truth, self._potential = self._compute_truth()
+            self._compute_truth = None  # free what the closure holds
+
+    @property
+    def truth(self) -> dict:
+        self._ensure()
+        return self._truth
+
+    @property
+    def potential(self) -> dict:
+        self._ensure()
+        return self._potential
+
+    def __repr__(self) -> str:
+        return f"SimulatedPanel(seed={self.seed}, years={self.years}, rows={len(self.panel)})"
 
     def truth_table(self) -> pd.DataFrame:
         """The scalar truths as a two-column table (parameter, value)."""
@@ -125,6 +149,20 @@ _CONTROL_LOADINGS = {"pd": 0.05, "pergdp": 0.25, "urb": 0.10, "gov": 0.15, "loi"
 
 def _std(name: str, x: np.ndarray) -> np.ndarray:
     return (x - _CENTRE[name]) / _SPREAD[name]
+
+
+# Upper bounds of the two skewed shares (below the schema's possible 1.5 and 1): the identity
+# up to ``start`` and a smooth, increasing saturation towards ``cap`` above it (continuous with
+# slope 1 at ``start``), so that no seed draws an impossible value.  The starts lie above the
+# default seed's largest values (gov 1.16, hc 0.53): its panel is unchanged, bit for bit.
+GOV_BOUND = (1.2, 1.45)  # (start, cap)
+HC_BOUND = (0.6, 0.95)
+
+
+def _bounded(x: np.ndarray, start: float, cap: float) -> np.ndarray:
+    """x up to start; start + (cap - start) * tanh((x - start) / (cap - start)) above: always below cap."""
+    w = cap - start
+    return np.where(x <= start, x, start + w * np.tanh((np.maximum(x, start) - start) / w))
 
 
 def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), **dgp_options) -> SimulatedPanel:
@@ -171,8 +209,8 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
                  + 0.004 * tt + panel_noise(0.02))
     urb_lat = 0.2 + 0.6 * dev[:, None] + rng.normal(0, 0.3, n)[:, None] + 0.06 * tt + panel_noise(0.03)
     urb = 1.0 / (1.0 + np.exp(-urb_lat))
-    gov = np.exp(np.log(0.19) - 0.25 * dev[:, None] + 0.25 * west[:, None] + rng.normal(0, 0.3, n)[:, None]
-                 + 0.01 * tt + panel_noise(0.05))
+    gov = _bounded(np.exp(np.log(0.19) - 0.25 * dev[:, None] + 0.25 * west[:, None] + rng.normal(0, 0.3, n)[:, None]
+                          + 0.01 * tt + panel_noise(0.05)), *GOV_BOUND)
     # sector shares: calibrated so that the 2012 mean tertiary share is the real one
     loi_2012 = 1.0 - 0.12 - 0.065 - cal["tertiary_share_2012_mean"]
     loi = np.clip(loi_2012 + 0.05 * dev[:, None] + rng.normal(0, 0.07, n)[:, None]
@@ -215,7 +253,7 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     hc0 = np.exp(np.log(0.012) + 0.9 * zpop[:, None] * 0.6 + 0.5 * dev[:, None]
                  + rng.normal(0, 0.6, n)[:, None]) + 0.0006 * (tt + 3) + 0.002 * _std("pergdp", pergdp) * 0.2 \
         + panel_noise(0.0012)
-    hc0 = np.clip(hc0, 0.0005, None)
+    hc0 = _bounded(np.clip(hc0, 0.0005, None), *HC_BOUND)
     st0 = np.exp(np.log(2.0) + 0.9 * dev[:, None] + rng.normal(0, 0.5, n)[:, None]) + 0.35 * (tt + 3) \
         + 1.2 * _std("pergdp", pergdp) + panel_noise(0.4)
     st0 = np.clip(st0, 0.05, None)
@@ -282,60 +320,62 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
         df[name] = np.round(long(x), 6)
     df["industry_va_share"] = df["loi"]
 
-    # ---- truth, from potential outcomes ------------------------------------------------
-    from ..index import entropy_index
+    # ---- truth, from potential outcomes (computed on first access of .truth) ----------
+    def compute_truth(df: pd.DataFrame = df.copy()) -> tuple[dict, dict]:
+        from ..index import entropy_index
 
-    idx = entropy_index(df, scale=dgp.index_scale)
-    y_obs = idx.score(df).to_numpy()
-    p0 = df.copy()
-    for name in INDICATORS:
-        p0[name] = rounded(name, Y0[name])
-    p0["industry_va_share"] = p0["loi"]
-    y0 = idx.score(p0).to_numpy()
-    te = y_obs - y0
-    Dl = long(D) > 0
+        idx = entropy_index(df, scale=dgp.index_scale)
+        y_obs = idx.score(df).to_numpy()
+        p0 = df.copy()
+        for name in INDICATORS:
+            p0[name] = rounded(name, Y0[name])
+        p0["industry_va_share"] = p0["loi"]
+        y0 = idx.score(p0).to_numpy()
+        te = y_obs - y0
+        Dl = long(D) > 0
 
-    def marginal(med: str) -> float:
-        eps = {"hc": 1e-4, "st": 0.1}[med]
-        hc_, st_ = (hc0 + eps, st0) if med == "hc" else (hc0, st0 + eps)
-        Ye = indicators(np.zeros_like(D), hc_, st_)
-        pe, pz = p0.copy(), p0.copy()
-        for name in INDICATORS:  # unrounded on both sides: rounding would swamp a small step
-            pe[name], pz[name] = long(Ye[name]), long(Y0[name])
-        return float(np.mean(idx.score(pe).to_numpy() - idx.score(pz).to_numpy()) / eps)
+        def marginal(med: str) -> float:
+            eps = {"hc": 1e-4, "st": 0.1}[med]
+            hc_, st_ = (hc0 + eps, st0) if med == "hc" else (hc0, st0 + eps)
+            Ye = indicators(np.zeros_like(D), hc_, st_)
+            pe, pz = p0.copy(), p0.copy()
+            for name in INDICATORS:  # unrounded on both sides: rounding would swamp a small step
+                pe[name], pz[name] = long(Ye[name]), long(Y0[name])
+            return float(np.mean(idx.score(pe).to_numpy() - idx.score(pz).to_numpy()) / eps)
 
-    b_hc, b_st = marginal("hc"), marginal("st")
-    # direct effect: treatment on the indicators with the mediators held at Y(0)
-    Yd = indicators(D, hc0, st0)
-    pdir = p0.copy()
-    for name in INDICATORS:
-        pdir[name] = rounded(name, Yd[name])
-    direct = idx.score(pdir).to_numpy() - y0
+        b_hc, b_st = marginal("hc"), marginal("st")
+        # direct effect: treatment on the indicators with the mediators held at Y(0)
+        Yd = indicators(D, hc0, st0)
+        pdir = p0.copy()
+        for name in INDICATORS:
+            pdir[name] = rounded(name, Yd[name])
+        direct = idx.score(pdir).to_numpy() - y0
 
-    cells = df.loc[Dl, ["city_code", "year", "region", "large_city", "pilot_year"]].copy()
-    cells["te"] = te[Dl]
-    cells["exposure"] = long(expo)[Dl].astype(int)
-    cells["regime"] = long(regime)[Dl].astype(int)
-    truth = {
-        "att": float(te[Dl].mean()),
-        "att_direct": float(direct[Dl].mean()),
-        "a_hc": dgp.a_hc, "b_hc": b_hc, "indirect_hc": dgp.a_hc * b_hc,
-        "a_st": dgp.a_st, "b_st": b_st, "indirect_st": dgp.a_st * b_st,
-        "threshold_1": g1, "threshold_2": g2,
-        "n_treated_cities": int(treated.sum()),
-        "n_treated_cells": int(Dl.sum()),
-        "dynamic_growth": dgp.dynamic_growth, "pretrend": dgp.pretrend,
-        "selection_strength": dgp.selection_strength,
-    }
-    for key, grp in (("region", "region"), ("size", "large_city"), ("regime", "regime"),
-                     ("cohort", "pilot_year"), ("exposure", "exposure")):
-        s = cells.groupby(grp)["te"].mean()
-        for k, v in s.items():
-            label = {0: "small_medium", 1: "large"}.get(k, k) if key == "size" else k
-            truth[f"att_{key}_{label}"] = float(v)
-    truth["index_weights"] = idx.weights.to_dict()
-    truth["dgp"] = asdict(dgp)
-    truth["cell_effects"] = cells.reset_index(drop=True)
+        cells = df.loc[Dl, ["city_code", "year", "region", "large_city", "pilot_year"]].copy()
+        cells["te"] = te[Dl]
+        cells["exposure"] = long(expo)[Dl].astype(int)
+        cells["regime"] = long(regime)[Dl].astype(int)
+        truth = {
+            "att": float(te[Dl].mean()),
+            "att_direct": float(direct[Dl].mean()),
+            "a_hc": dgp.a_hc, "b_hc": b_hc, "indirect_hc": dgp.a_hc * b_hc,
+            "a_st": dgp.a_st, "b_st": b_st, "indirect_st": dgp.a_st * b_st,
+            "threshold_1": g1, "threshold_2": g2,
+            "n_treated_cities": int(treated.sum()),
+            "n_treated_cells": int(Dl.sum()),
+            "dynamic_growth": dgp.dynamic_growth, "pretrend": dgp.pretrend,
+            "selection_strength": dgp.selection_strength,
+        }
+        for key, grp in (("region", "region"), ("size", "large_city"), ("regime", "regime"),
+                         ("cohort", "pilot_year"), ("exposure", "exposure")):
+            s = cells.groupby(grp)["te"].mean()
+            for k, v in s.items():
+                label = {0: "small_medium", 1: "large"}.get(k, k) if key == "size" else k
+                truth[f"att_{key}_{label}"] = float(v)
+        truth["index_weights"] = idx.weights.to_dict()
+        truth["dgp"] = asdict(dgp)
+        truth["cell_effects"] = cells.reset_index(drop=True)
+        return truth, {"y0_index": y0, "y_index": y_obs, "index": idx}
 
     # ---- a few missing values (interior only, so interpolation is defined) -------------
     if dgp.missing_rate > 0:
@@ -345,5 +385,4 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
             hit = interior & (rng.random(len(df)) < dgp.missing_rate)
             df.loc[hit, c] = np.nan
 
-    return SimulatedPanel(panel=df, truth=truth, dgp=dgp, seed=seed, years=(a, b),
-                          potential={"y0_index": y0, "y_index": y_obs, "index": idx})
+    return SimulatedPanel(panel=df, dgp=dgp, seed=seed, years=(a, b), compute_truth=compute_truth)
