@@ -1,12 +1,14 @@
 """Command line: ``python -m replication validate|simulate|run|build``.
 
-* ``validate PATH``   check a panel file against the schema; exit 2 with a message naming
-                      file, column, rows and fix when it cannot be used.
+* ``validate PATH [--years A B] [--map MAPPING.yaml] [--out CLEAN.parquet] [--report REPAIRS.csv]``
+                      check a panel file against the schema; exit 2 with messages naming file,
+                      column, rows and fix when it cannot be used (nothing written then), else
+                      exit 0 and write the cleaned panel and the full list of repairs (atomically).
 * ``simulate --out PATH [--seed N] [--years A B]``  write the semi-synthetic panel.
 * ``run [--params FILE] [--only 01 03] [-p name=value]``  execute the notebooks with
                       papermill into the book's chapter folder (atomically).
 * ``build``           render the HTML book from the executed notebooks.
-* ``check [--data PATH] [--tolerance X]``  the scorecard; exit 1 when a number misses the tolerance.
+* ``check [--data PATH [--map MAPPING.yaml]] [--tolerance X]``  the scorecard; exit 1 when a number misses the tolerance.
 * ``codebook [--write]``  the codebook table of ``data/README.md``, generated from the schema.
 
 Errors a user can fix never print a traceback.
@@ -18,12 +20,41 @@ import sys
 from pathlib import Path
 
 
+def _atomic_write(df, out: Path) -> None:
+    """Write df to out (.csv or .parquet) through a temporary file and a rename."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        if out.suffix.lower() == ".parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False, lineterminator="\n")
+        tmp.replace(out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def _validate(a) -> int:
     from .data import validate_panel
 
-    rep = validate_panel(a.path, years=tuple(a.years) if a.years else None)
+    for flag, path, ok in (("--out", a.out, (".csv", ".parquet")), ("--report", a.report, (".csv",))):
+        if path and Path(path).suffix.lower() not in ok:
+            print(f"error: {flag} must end in {' or '.join(ok)}, got {path}", file=sys.stderr)
+            return 2
+    rep = validate_panel(a.path, years=tuple(a.years) if a.years else None, mapping=a.map)
     print(rep.summary())
-    return 0 if rep.ok else 2
+    if not rep.ok:
+        if a.out or a.report:
+            print("nothing written: the panel is not usable (see the problems above)")
+        return 2
+    if a.out:
+        _atomic_write(rep.panel, Path(a.out))
+        print(f"wrote the cleaned panel ({len(rep.panel)} rows) to {a.out}")
+    if a.report:
+        _atomic_write(rep.repairs_table(), Path(a.report))
+        print(f"wrote {len(rep.repairs)} repair(s) to {a.report}")
+    return 0
 
 
 def _simulate(a) -> int:
@@ -48,13 +79,23 @@ def _simulate(a) -> int:
 
 
 def _run(a) -> int:
-    from .runner import RunError, run_notebooks
+    import os
 
+    from .runner import INTERRUPTS, RunError, run_notebooks
+
+    INTERRUPTS.install()  # first: from here on SIGINT/SIGTERM are handled by the runner (no traceback)
     try:
-        run_notebooks(params_file=a.params, only=a.only, overrides=a.p, jobs=a.jobs)
+        run_notebooks(params_file=a.params, only=a.only, overrides=a.p, jobs=a.jobs, cwd=os.getcwd())
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", None) or INTERRUPTS.signum or 2
+        print("interrupted; previous outputs left intact", file=sys.stderr)
+        return 128 + int(signum)
     except RunError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return e.code
+    if INTERRUPTS.signum is not None:  # arrived after the new chapters were in place
+        print("interrupted after the run completed; the new chapters are in place", file=sys.stderr)
+        return 128 + int(INTERRUPTS.signum)
     return 0
 
 
@@ -65,11 +106,15 @@ def _build(a) -> int:
         build_book(strict=not a.no_strict)
     except RunError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return e.code
     return 0
 
 
 def _check(a) -> int:
+    """The scorecard in the terminal.  The tolerance is always stated: |ours - paper| <=
+    atol + rtol |paper| with atol = --tolerance (default 0.01) and rtol = --rtol (default
+    0); the exit code is 1 only when a tolerance was given and a computed number misses
+    it.  Numbers that cannot be computed on the panel are listed with the reason."""
     import pandas as pd
 
     from .data import default_simulation, load_panel
@@ -77,30 +122,43 @@ def _check(a) -> int:
     from .scorecard import compute_all, scorecard, summary
 
     if a.data:
-        panel, truth = load_panel(a.data), None
-        print(f"data: {a.data}")
+        panel, truth = load_panel(a.data, mapping=a.map), None
+        print(f"data: {Path(a.data).name}")
     else:
         panel = load_panel(seed=a.seed)
         truth = default_simulation(a.seed).truth
         print(f"data: the default semi-synthetic panel (seed {a.seed}); agreement with the paper is not expected,"
               " compare with the truth")
-    card = scorecard(compute_all(add_index(panel), seed=a.seed, n_placebo=a.n_placebo, n_boot=a.n_boot), truth,
-                     rtol=a.rtol if a.rtol is not None else 0.0, atol=a.tolerance if a.tolerance is not None else 0.01)
+    atol = a.tolerance if a.tolerance is not None else 0.01
+    rtol = a.rtol if a.rtol is not None else 0.0
+    print(f"tolerance: |ours - paper| <= {atol:g} + {rtol:g} x |paper|"
+          + ("" if a.tolerance is not None or a.rtol is not None else " (the default; set --tolerance/--rtol)"))
+    results = compute_all(add_index(panel), seed=a.seed, n_placebo=a.n_placebo, n_boot=a.n_boot)
+    card = scorecard(results, truth, rtol=rtol, atol=atol)
     if a.rows:
         card = card[card["row"].isin(a.rows)]
-    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.precision", 4):
-        print(card[["table", "column", "row", "paper", "ours", "ci_lower", "ci_upper", "truth", "same sign",
-                    "same significance", "within tolerance"]].to_string(index=False))
+    cols = ["table", "column", "row", "paper", "ours", "ci_lower", "ci_upper", "truth", "same sign",
+            "same significance", "within tolerance", "note"]
+    if truth is None:
+        cols.remove("truth")
+    with pd.option_context("display.width", 250, "display.max_rows", 500, "display.precision", 4,
+                           "display.max_colwidth", 80):
+        print(card[cols].to_string(index=False))
         print()
-        print(summary(card).to_string())
+        print(summary(card).drop(columns=[] if truth is not None else ["CI covers truth"]).to_string())
+    missing = card[card["ours"].isna()]
+    if len(missing):
+        print(f"\npartial scorecard: {len(missing)} of {len(card)} numbers could not be computed on this panel:")
+        for note, g in missing.groupby("note"):
+            print(f"  {len(g)} x {note}")
     if a.tolerance is None and a.rtol is None:
         return 0
-    failed = card[~card["within tolerance"]]
+    failed = card[card["within tolerance"].eq(False)]
     if len(failed):
-        print(f"\n{len(failed)} of {len(card)} numbers differ from the paper by more than the tolerance",
-              file=sys.stderr)
+        print(f"\n{len(failed)} of {len(card) - len(missing)} computed numbers differ from the paper by more than the "
+              "tolerance", file=sys.stderr)
         return 1
-    print(f"\nall {len(card)} numbers within the tolerance")
+    print(f"\nall {len(card) - len(missing)} computed numbers within the tolerance")
     return 0
 
 
@@ -128,8 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m replication", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("validate", help="check a panel file against the schema")
-    v.add_argument("path")
-    v.add_argument("--years", nargs=2, type=int, metavar=("FIRST", "LAST"))
+    v.add_argument("path", help="your panel: .csv, .tsv, .xlsx, .parquet or .dta")
+    v.add_argument("--years", nargs=2, type=int, metavar=("FIRST", "LAST"),
+                   help="keep only these years (the report says how many rows were dropped)")
+    v.add_argument("--map", metavar="MAPPING.yaml", help="mapping file: columns, scale, ignore, city_names, sheet")
+    v.add_argument("--out", metavar="CLEAN.parquet", help="write the cleaned panel (.parquet or .csv) when usable")
+    v.add_argument("--report", metavar="REPAIRS.csv", help="write the full list of repairs (.csv) when usable")
     v.set_defaults(func=_validate)
     s = sub.add_parser("simulate", help="write the semi-synthetic default panel")
     s.add_argument("--out", required=True)
@@ -140,14 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="execute the notebooks with papermill")
     r.add_argument("--params", default="params/paper.yaml")
     r.add_argument("--only", nargs="*", help="notebook numbers or names, e.g. 01 03")
-    r.add_argument("-p", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    r.add_argument("-p", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter; data_path and mapping are files, looked for in this directory, "
+                        "then in the project")
     r.add_argument("--jobs", type=int, default=None, help="notebooks run in parallel (default: cores)")
     r.set_defaults(func=_run)
     b = sub.add_parser("build", help="render the HTML book")
     b.add_argument("--no-strict", action="store_true")
     b.set_defaults(func=_build)
     k = sub.add_parser("check", help="the replication scorecard: every reported number beside ours")
-    k.add_argument("--data", help="your panel (CSV or Parquet); default: the semi-synthetic panel")
+    k.add_argument("--data", help="your panel (.csv, .xlsx, .parquet, .dta); default: the semi-synthetic panel")
+    k.add_argument("--map", metavar="MAPPING.yaml", help="mapping file for --data (data/README.md)")
     k.add_argument("--seed", type=int, default=DEFAULT_SEED)
     k.add_argument("--tolerance", type=float, help="absolute tolerance; any number outside it exits 1")
     k.add_argument("--rtol", type=float, help="relative tolerance (added to --tolerance)")
@@ -160,7 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     c.set_defaults(func=_codebook)
     a = ap.parse_args(argv)
     try:
-        return a.func(a)
+        rc = a.func(a)
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at interpreter exit
+        return rc
+    except BrokenPipeError:  # `... | head -1`: the reader left; say nothing more
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted; previous outputs left intact", file=sys.stderr)
         return 130

@@ -69,3 +69,27 @@ def test_check_cli_exit_codes(tmp_path):
     assert "semi-synthetic" in ok.stdout and "Table 2" in ok.stdout
     strict = run_cli("check", "--rows", "did", "--tolerance", "0", "--n-placebo", "20", "--n-boot", "10")
     assert strict.returncode == 1 and "differ from the paper" in strict.stderr
+
+
+def test_check_on_a_users_panel_is_partial_with_reasons_and_judges_each_statistic_sensibly(tmp_path, panel):
+    """A panel of eastern cities only: the central and western columns of Table 7 cannot be
+    estimated; the scorecard says so instead of failing, states its tolerance, shows no truth,
+    and never judges the sign of a p-value, an N or a weight."""
+    from replication.scorecard import compute_all, scorecard
+
+    east = panel[panel["region"] == "east"].drop(columns=["treat", "did", "broadband"])
+    path = tmp_path / "east.csv"
+    east.to_csv(path, index=False)
+    res = run_cli("check", "--data", str(path), "--n-placebo", "20", "--n-boot", "10")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout
+    assert "tolerance: |ours - paper| <= 0.01 + 0 x |paper|" in out
+    assert "partial scorecard" in out and "not computed" in out
+    assert "truth" not in out.lower() and str(tmp_path) not in out
+    from replication.index import add_index
+
+    card = scorecard(compute_all(add_index(panel[panel["region"] == "east"]), n_placebo=10, n_boot=5), None)
+    stats = card[card["row"].isin(["p", "N", "R2", "F"]) | (card["table"] == "Table 1")]
+    assert stats["same sign"].isna().all() and stats["same significance"].isna().all()
+    west = card[(card["table"] == "Table 7") & (card["column"] == "west")]
+    assert west["ours"].isna().all() and west["note"].str.startswith("not computed").all()

@@ -7,6 +7,7 @@ chapter executed on a user's panel.
 """
 from __future__ import annotations
 
+import ast
 import re
 
 import nbformat
@@ -38,8 +39,11 @@ def test_simulator_prose_is_only_in_default_data_cells(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_chapter_takes_the_users_mapping_and_indicators(path):
     params = next(c for c in _cells(path) if "parameters" in c.metadata.get("tags", []))
-    for name in ("data_path: str", "mapping: str", "indicators: list", "first_year: int", "last_year: int"):
-        assert name in params.source, f"{path.name}: parameter {name.split(':')[0]} missing"
+    declared = {node.target.id: ast.unparse(node.annotation) for node in ast.parse(params.source).body
+                if isinstance(node, ast.AnnAssign)}
+    for name, kind in (("data_path", "str"), ("mapping", "str"), ("indicators", "list"), ("first_year", "int"),
+                       ("last_year", "int")):
+        assert declared.get(name) == kind, f"{path.name}: parameter {name}: {kind} missing ({declared})"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -81,7 +81,12 @@ def test_parameters_cell_is_literal_typed_and_fully_parsed(path):
     inferred = pm.inspect_notebook(str(path))
     assert len(inferred) == len(lines), f"papermill parsed {sorted(inferred)} of {lines}"
     for name, p in inferred.items():
-        assert p["inferred_type_name"] in ("int", "float", "str", "bool"), (name, p)
+        # literals only: scalars, or a list literal (the runner type-checks `-p name=[a, b]`)
+        assert p["inferred_type_name"] in ("int", "float", "str", "bool", "list"), (name, p)
+        if p["inferred_type_name"] == "list":
+            import ast
+
+            assert isinstance(ast.literal_eval(p["default"]), list), (name, p)
         assert p["help"], f"{name}: comment it"
     assert "seed" in inferred
 
