@@ -52,7 +52,7 @@ def bench(name, df, y, x, q, controls, entity, time_col, trims, grid):
 
 
 def main() -> None:
-    oracle = ROOT.parent / "shared" / "oracle-data" / "hansen1999.dta"
+    oracle = ROOT / "tests" / "data" / "oracles" / "hansen1999.dta"
     if oracle.exists():
         h = pd.read_stata(oracle)
         h["year"] = h["year"].dt.year

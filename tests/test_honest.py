@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from conftest import ORACLE, need
+from conftest import ORACLE
 from replication import honest
 from replication.did import twfe
 
@@ -29,7 +29,7 @@ def rounds_to(x: float, printed: str, slack: float = 0.0) -> bool:
 def ehec():
     """The HonestDiD README's event study: years < 2016, the 2015 cohort dropped, dins on
     year x D with state and year effects, reference 2013, clustered by state."""
-    d = pd.read_stata(need(ORACLE / "ehec_data.dta"))
+    d = pd.read_stata(ORACLE / "ehec_data.dta")
     d["year"] = d["year"].astype(int)
     d = d[(d["year"] < 2016) & (d["yexp2"].isna() | (d["yexp2"] != 2015))].copy()
     d["D"] = (d["yexp2"] == 2014).astype(float)

@@ -6,19 +6,19 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from conftest import ORACLE, need
+from conftest import ORACLE
 from replication import staggered as sg
 from replication.did import twfe
 
 
 @pytest.fixture(scope="module")
 def castle():
-    return pd.read_csv(need(ORACLE / "bacondecomp_castle.csv"))
+    return pd.read_csv(ORACLE / "bacondecomp_castle.csv")
 
 
 @pytest.fixture(scope="module")
 def mpdta():
-    d = pd.read_csv(need(ORACLE / "mpdta.csv"))
+    d = pd.read_csv(ORACLE / "mpdta.csv")
     d["did"] = ((d["first.treat"] > 0) & (d["year"] >= d["first.treat"])).astype(int)
     return d
 

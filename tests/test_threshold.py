@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ORACLE, need
+from conftest import ORACLE
 from replication import threshold as th
 from replication.data.schema import CONTROLS
 from replication.index import add_index
@@ -122,7 +122,7 @@ def test_too_much_trim_is_a_clear_error():
 def test_hansen_investment_data():
     """Hansen's (1999) data as shipped with xthreg: the single threshold is his 0.0157
     (with all candidates and his convention), and F1 is close to his reported 43.7."""
-    path = need(ORACLE / "hansen1999.dta")
+    path = ORACLE / "hansen1999.dta"
     d = pd.read_stata(path)
     d["year"] = d["year"].dt.year
     r = th.fit_panel_threshold(d, "i", "c1", "d1", HANSEN_CONTROLS, entity="id", time="year", max_thresholds=2,
