@@ -2,46 +2,17 @@
 degenerate analysis cases get clear messages."""
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
+from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
-
-
-def _project(tmp_path, cells):
-    """A copy of the project's runner inputs with one extra notebook ``98_probe``."""
-    proj = tmp_path / "project"
-    for d in ("data/reference", "params"):
-        shutil.copytree(ROOT / d, proj / d)
-    (proj / "notebooks").mkdir(parents=True)
-    (proj / "book" / "chapters").mkdir(parents=True)
-    (proj / "book" / "chapters" / "previous.txt").write_text("the previous book")
-    (proj / "data" / "raw").mkdir(parents=True)
-    (proj / "data" / "raw" / "panel.csv").write_text("user data")
-    nb = nbformat.v4.new_notebook()
-    p = nbformat.v4.new_code_cell("seed: int = 1  # seed\nwait: float = 0.0  # seconds to sleep")
-    p.metadata["tags"] = ["parameters"]
-    nb.cells = [p] + [nbformat.v4.new_code_cell(c) for c in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, proj / "notebooks" / "98_probe.ipynb")
-    return proj
-
-
-def _run(proj, *args, **kw):
-    env = {**os.environ, "REPLICATION_ROOT": str(proj)}
-    return subprocess.Popen([sys.executable, "-m", "replication", "run", "--params", "", *args], cwd=proj, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+from test_runner import _project, _run
 
 
 def test_failing_notebook_names_notebook_and_cell_and_keeps_the_previous_book(tmp_path):
@@ -57,22 +28,90 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_the_previous_book(tm
     assert not list((proj / "book").glob(".staging-*"))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_interrupted_run_leaves_previous_outputs_and_user_data_intact(tmp_path, sig):
-    proj = _project(tmp_path, ["import time\ntime.sleep(60)"])
+# The run is signalled in each of its phases.  The runner traces the phase it enters
+# (REPLICATION_RUNNER_TRACE) and waits at the start of the one named by
+# REPLICATION_RUNNER_PAUSE, so the signal lands there whatever the machine's load:
+#   params    before the parameters are checked       validate  before the data is validated
+#   start     staging folder made, no process started  boot      papermill just started, kernel starting
+#   execute   the kernel runs the notebook's cell       swap      all done, before the chapter folders swap
+PHASES = {"params": "params", "validate": "validate", "start": "start", "boot": None, "execute": None,
+          "swap": "swap"}
+
+
+def _wait_for(predicate, what: str, proc, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (code {proc.returncode}) before {what}: {proc.communicate()}")
+        time.sleep(0.02)
+    proc.kill()
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def _processes_working_in(folder):
+    import psutil
+
+    found = []
+    for p in psutil.process_iter(["cwd"]):
+        try:
+            cwd = p.info["cwd"]
+            if cwd and (folder == Path(cwd) or folder in Path(cwd).parents):
+                found.append((p.pid, p.name()))
+        except psutil.Error:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_interrupt_in_any_phase_leaves_previous_outputs_and_user_data_intact(tmp_path, phase, sig):
+    marker, trace = tmp_path / "kernel-runs", tmp_path / "trace"
+    proj = _project(tmp_path, ["import os, pathlib, time\n"
+                               "pathlib.Path(os.environ['PROBE_MARKER']).write_text('x')\n"
+                               "time.sleep(wait)"])
     before = (proj / "data" / "raw" / "panel.csv").stat().st_mtime_ns
-    proc = _run(proj)
-    time.sleep(4)
+    env = {"PROBE_MARKER": str(marker), "REPLICATION_RUNNER_TRACE": str(trace)}
+    if PHASES[phase]:
+        env["REPLICATION_RUNNER_PAUSE"] = PHASES[phase]
+    proc = _run(proj, "-p", f"wait={0 if phase == 'swap' else 120}", env=env)
+
+    def traced():
+        return trace.read_text().split() if trace.exists() else []
+
+    expected = PHASES[phase] or "execute"
+    _wait_for(lambda: expected in traced(), f"phase {expected}", proc)
+    if phase == "execute":
+        _wait_for(marker.exists, "the notebook's first cell", proc)
     proc.send_signal(sig)
-    t0 = time.time()
+    t0 = time.monotonic()
     out, err = proc.communicate(timeout=60)
-    assert time.time() - t0 < 30, "the interrupt must stop the run promptly"
-    assert proc.returncode != 0
+    assert time.monotonic() - t0 < 30, "the interrupt must stop the run promptly"
+    assert traced()[-1] == expected, f"the signal landed in {traced()[-1]}, not in {expected}"
+    assert proc.returncode == 128 + sig, (proc.returncode, out, err)
+    assert "interrupted; previous outputs left intact" in err
     assert "Traceback" not in err
     assert (proj / "book" / "chapters" / "previous.txt").read_text() == "the previous book"
-    assert not (proj / "book" / "chapters" / "98_probe.ipynb").exists()
-    assert not list((proj / "book").glob(".staging-*"))
+    assert sorted(p.name for p in (proj / "book" / "chapters").iterdir()) == ["previous.txt"]
+    assert not list((proj / "book").glob(".staging-*")) and not list((proj / "book").glob(".old-chapters-*"))
     assert (proj / "data" / "raw" / "panel.csv").stat().st_mtime_ns == before
+    assert (proj / "data" / "raw" / "panel.csv").read_text() == "user data"
+    assert not _processes_working_in(proj), "a notebook process or kernel outlived the run"
+
+
+def test_sigterm_right_after_the_start_leaves_nothing_behind(tmp_path):
+    """Before the runner's handler is installed SIGTERM ends the process (nothing was made yet);
+    after, the runner unwinds.  Either way: non-zero, no traceback, nothing left behind."""
+    proj = _project(tmp_path, ["x = 1"])
+    for _ in range(3):
+        proc = _run(proj)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM), (proc.returncode, err)
+        assert "Traceback" not in err
+        assert sorted(p.name for p in (proj / "book" / "chapters").iterdir()) == ["previous.txt"]
+        assert not list((proj / "book").glob(".staging-*"))
 
 
 def test_successful_run_swaps_in_the_new_chapters(tmp_path):
@@ -82,6 +121,7 @@ def test_successful_run_swaps_in_the_new_chapters(tmp_path):
     assert proc.returncode == 0, err
     assert (proj / "book" / "chapters" / "98_probe.ipynb").exists()
     assert (proj / "book" / "chapters" / "outputs" / "run_summary.csv").exists()
+    assert not list((proj / "book").glob(".staging-*")) and not list((proj / "book").glob(".old-chapters-*"))
 
 
 # ---------------------------------------------------------------------------------------

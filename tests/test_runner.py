@@ -1,11 +1,23 @@
-"""Parameters are checked before anything runs; one notebook runs under papermill."""
+"""Parameters are checked before anything runs; one notebook runs under papermill; a user's
+data file is resolved, validated once and recorded (a tiny project with a probe notebook)."""
 from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from conftest import ROOT
-from replication.runner import RunError, notebooks, resolve_parameters
+from replication.runner import DataError, RunError, notebooks, resolve_parameters, resolve_user_file
 
 
 def test_paper_params_resolve():
@@ -51,3 +63,264 @@ def test_data_notebook_runs_with_other_years(tmp_path):
     figs = sum(any(k.endswith("image/png") for k in o.get("data", {})) for c in nb.cells for o in c.get("outputs", []))
     assert figs >= 2, "the map and the timing heat map are embedded"
     assert (tmp_path / "outputs/01_data/sample_arithmetic.csv").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# a tiny project: the runner's inputs and one probe notebook (shared with test_reliability)
+
+PROBE_PARAMETERS = ("seed: int = 1  # seed\nwait: float = 0.0  # seconds to sleep\n"
+                    'data_path: str = ""  # the panel\nmapping: str = ""  # column mapping')
+RECEIVED = ("import json, pathlib\nout = pathlib.Path('outputs/98_probe')\nout.mkdir(parents=True, exist_ok=True)\n"
+            "(out / 'received.json').write_text(json.dumps({'data_path': data_path, 'mapping': mapping}))")
+
+
+def _project(tmp_path, cells):
+    """A copy of the project's runner inputs with one notebook ``98_probe`` and a previous book."""
+    proj = tmp_path / "project"
+    for d in ("data/reference", "params"):
+        shutil.copytree(ROOT / d, proj / d)
+    (proj / "notebooks").mkdir(parents=True)
+    (proj / "book" / "chapters").mkdir(parents=True)
+    (proj / "book" / "chapters" / "previous.txt").write_text("the previous book")
+    (proj / "data" / "raw").mkdir(parents=True)
+    (proj / "data" / "raw" / "panel.csv").write_text("user data")
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell(PROBE_PARAMETERS)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, proj / "notebooks" / "98_probe.ipynb")
+    return proj
+
+
+def _run(proj, *args, cwd=None, env=None, **kw):
+    """``python -m replication run --params '' ARGS`` in the tiny project, as a process."""
+    env = {**os.environ, "REPLICATION_ROOT": str(proj), **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "replication", "run", "--params", "", *args], cwd=cwd or proj,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _items(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["item"]: r["value"] for r in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def valid_panel(tmp_path_factory):
+    """The default panel written as a user's CSV (about 4000 rows)."""
+    out = tmp_path_factory.mktemp("panel") / "panel.csv"
+    res = subprocess.run([sys.executable, "-m", "replication", "simulate", "--out", str(out)], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# data_path and mapping: resolution, fail-fast, records
+
+def test_a_user_file_is_looked_for_in_the_working_directory_then_in_the_project(tmp_path):
+    root, cwd, outside = tmp_path / "proj", tmp_path / "somewhere", tmp_path / "outside"
+    for d in (root / "data" / "raw", cwd / "data" / "raw", outside):
+        d.mkdir(parents=True)
+    (root / "data" / "raw" / "panel.csv").write_text("in the project")
+    (outside / "panel.csv").write_text("outside")
+    assert resolve_user_file("data/raw/panel.csv", cwd, root) == ("data/raw/panel.csv",
+                                                                  root / "data" / "raw" / "panel.csv")
+    assert resolve_user_file("raw/panel.csv", root / "data", root)[0] == "data/raw/panel.csv"
+    assert resolve_user_file(str(root / "data/raw/panel.csv"), cwd, root)[0] == "data/raw/panel.csv"
+    value, path = resolve_user_file("../outside/panel.csv", cwd, root)
+    assert value == str(outside / "panel.csv") and Path(value).is_absolute() and path.read_text() == "outside"
+    (cwd / "data" / "raw" / "panel.csv").write_text("next to the user")  # the working directory comes first
+    value, path = resolve_user_file("data/raw/panel.csv", cwd, root)
+    assert path.read_text() == "next to the user" and value == str(cwd / "data" / "raw" / "panel.csv")
+    with pytest.raises(DataError, match=r"data file 'nope\.csv' not found") as e:
+        resolve_user_file("nope.csv", cwd, root)
+    assert e.value.code == 2
+
+
+def test_a_missing_data_file_stops_the_run_at_once(tmp_path):
+    proj = _project(tmp_path, ["x = 1"])
+    trace = tmp_path / "trace"
+    t0 = time.monotonic()
+    proc = _run(proj, "-p", "data_path=data/raw/nope.csv", env={"REPLICATION_RUNNER_TRACE": str(trace)})
+    out, err = proc.communicate(timeout=60)
+    wall = time.monotonic() - t0
+    assert proc.returncode == 2, (out, err)
+    assert "data/raw/nope.csv" in err and "not found" in err and "Traceback" not in err
+    assert trace.read_text().split() == ["params"], "no notebook may start"
+    assert (proj / "book" / "chapters" / "previous.txt").read_text() == "the previous book"
+    assert wall < 10, wall  # a process start (~0.5 s); the runner's own part is timed below
+    # the runner's part, in a fresh interpreter: milliseconds, and papermill is never imported
+    code = ("import sys, time\nimport replication.cli, replication.data\nt = time.perf_counter()\n"
+            "rc = replication.cli.main(['run', '--params', '', '-p', 'data_path=nope.csv'])\n"
+            "print(rc, time.perf_counter() - t, 'papermill' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "REPLICATION_ROOT": str(proj)})
+    rc, secs, imported = res.stdout.split()
+    assert rc == "2" and imported == "False", res.stdout + res.stderr
+    assert float(secs) < 1.0, secs
+
+
+def test_an_invalid_panel_stops_the_run_before_any_kernel_with_the_validation_summary(tmp_path, valid_panel):
+    proj = _project(tmp_path, ["x = 1"])
+    lines = valid_panel.read_text().splitlines()
+    header = lines[0].split(",")
+    i = header.index("pergdp")
+    bad = [lines[0]] + [",".join(v if j != i else "not a number" for j, v in enumerate(ln.split(",")))
+                        for ln in lines[1:50]] + lines[50:]
+    (proj / "data" / "raw" / "bad.csv").write_text("\n".join(bad) + "\n")
+    trace = tmp_path / "trace"
+    proc = _run(proj, "-p", "data_path=data/raw/bad.csv", env={"REPLICATION_RUNNER_TRACE": str(trace)})
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, (out, err)
+    assert "bad.csv" in err and "ERROR" in err and "pergdp" in err and "Traceback" not in err
+    assert trace.read_text().split() == ["params", "validate"], "no notebook may start"
+    assert sorted(p.name for p in (proj / "book" / "chapters").iterdir()) == ["previous.txt"]
+    assert not list((proj / "book").glob(".staging-*"))
+
+
+def test_run_records_on_the_default_data(tmp_path):
+    proj = _project(tmp_path, [RECEIVED])
+    (proj / "params" / "probe.yaml").write_text("defaults:\n  seed: 7\n  data_path: ''\n98_probe:\n  wait: 0.5\n")
+    proc = _run(proj, "--params", "params/probe.yaml", "-p", "seed=8")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    rec = proj / "book" / "chapters" / "outputs"
+    items = _items(rec / "data_source.csv")
+    assert items["mode"] == "default semi-synthetic panel (seed 8)"
+    assert items["file"] == "" and items["sha256"] == ""
+    assert (items["rows"], items["cities"], items["years"]) == ("3990", "285", "2009–2022")
+    assert items["validation errors"] == "0" and int(items["validation repairs"]) >= 0
+    assert "mapping file" not in items and "note" not in items
+    with open(rec / "parameters.csv", newline="") as f:
+        params = [tuple(r.values()) for r in csv.DictReader(f)]
+    assert params == [("98_probe", "data_path", '""', "params/probe.yaml"), ("98_probe", "seed", "8", "-p"),
+                      ("98_probe", "wait", "0.5", "params/probe.yaml")]
+    md = (rec / "data_source.md").read_text()
+    assert md.startswith("```{admonition} The default data are semi-synthetic\n:class: warning\n")
+    assert "(seed 8; 285 cities × 14 years, 3,990 rows)" in md and md.rstrip().endswith("```")
+    summary = (rec / "run_summary.csv").read_text()
+    assert "98_probe" in summary and "parameters params/probe.yaml" in summary
+    assert json.loads((rec / "98_probe" / "received.json").read_text())["data_path"] == ""
+
+
+def _assert_no_absolute_path(folder, *paths):
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.suffix in (".csv", ".md"):
+            text = f.read_text(encoding="utf-8")
+            for p in paths:
+                assert str(p) not in text, f"{f.name} holds the absolute path {p}"
+
+
+def test_a_panel_in_the_project_named_from_another_directory(tmp_path, valid_panel):
+    proj = _project(tmp_path, [RECEIVED])
+    shutil.copy(valid_panel, proj / "data" / "raw" / "panel.csv")
+    proc = _run(proj, "-p", "data_path=raw/panel.csv", cwd=proj / "data")  # relative to where it is started
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    rec = proj / "book" / "chapters" / "outputs"
+    assert json.loads((rec / "98_probe" / "received.json").read_text())["data_path"] == "data/raw/panel.csv"
+    items = _items(rec / "data_source.csv")
+    digest = hashlib.sha256((proj / "data/raw/panel.csv").read_bytes()).hexdigest()
+    assert items["mode"] == "your panel" and items["file"] == "data/raw/panel.csv" and items["sha256"] == digest
+    assert (items["rows"], items["cities"], items["years"]) == ("3990", "285", "2009–2022")
+    md = (rec / "data_source.md").read_text()
+    assert f"your panel `data/raw/panel.csv` (SHA-256 `{digest[:12]}…`," in md
+    assert "285 cities × 14 years, 3,990 rows" in md
+    assert not re.search(r"simulat|synthetic|truth", md, re.I)
+    _assert_no_absolute_path(rec, proj, tmp_path)
+
+
+def test_a_panel_outside_the_project_is_never_named_by_its_absolute_path(tmp_path, valid_panel):
+    proj = _project(tmp_path, [RECEIVED])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(valid_panel, elsewhere / "my panel.csv")
+    proc = _run(proj, "-p", "data_path=my panel.csv", cwd=elsewhere)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    chapters = proj / "book" / "chapters"
+    rec = chapters / "outputs"
+    assert json.loads((rec / "98_probe" / "received.json").read_text())["data_path"] == str(elsewhere / "my panel.csv")
+    items = _items(rec / "data_source.csv")
+    assert items["file"] == "my panel.csv"
+    with open(rec / "parameters.csv", newline="") as f:
+        assert {r["parameter"]: r["value"] for r in csv.DictReader(f)}["data_path"] == \
+            "my panel.csv (outside the project)"
+    _assert_no_absolute_path(rec, elsewhere, tmp_path)
+    nb = nbformat.read(chapters / "98_probe.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and str(elsewhere) in injected[0].source  # re-running the notebook still works
+    assert "remove-input" in injected[0].metadata["tags"], "the page must not show the absolute path"
+    assert str(tmp_path) not in json.dumps(nb.metadata.get("papermill", {}).get("input_path", ""))
+
+
+def test_a_partial_run_on_other_data_is_refused(tmp_path):
+    from replication.runner import _check_partial_run
+
+    out = tmp_path / "chapters" / "outputs"
+    out.mkdir(parents=True)
+    out.joinpath("data_source.csv").write_text("item,value\nmode,your panel\nfile,data/raw/panel.csv\n"
+                                               "sha256,abc\nyears,2009–2022\n")
+    same = {"kind": "user", "mode": "your panel", "file": "data/raw/panel.csv", "sha256": "abc",
+            "years": "2009–2022"}
+    _check_partial_run(dict(same), True, tmp_path / "chapters")
+    for other in ({**same, "sha256": "def"}, {**same, "file": "data/raw/other.csv"},
+                  {"kind": "default", "mode": "default semi-synthetic panel (seed 1)", "years": "2009–2022"}):
+        with pytest.raises(DataError, match=r"built from data/raw/panel.csv.*run all chapters"):
+            _check_partial_run(other, True, tmp_path / "chapters")
+        _check_partial_run(other, False, tmp_path / "chapters")  # a full run may switch the data
+    rec = {**same, "years": "2011–2022"}
+    _check_partial_run(rec, True, tmp_path / "chapters")
+    assert "same seed or years" in rec["note"]
+
+
+def test_the_user_data_admonition_names_file_hash_and_size_and_nothing_simulated():
+    from replication.runner import data_source_markdown
+
+    md = data_source_markdown({"kind": "user", "mode": "your panel", "file": "data/raw/panel.csv",
+                               "sha256": "0123456789abcdef" * 4, "rows": 3402, "cities": 289, "n_years": 12,
+                               "years": "2011–2022", "warnings": 2, "repairs": 3, "mapping": "data/raw/m.yaml"})
+    assert md.startswith("```{admonition}") and ":class: note" in md
+    assert "your panel `data/raw/panel.csv` (SHA-256 `0123456789ab…`,\n289 cities × 12 years, 3,402 rows)" in md
+    assert "`data/raw/m.yaml`" in md
+    assert not re.search(r"simulat|synthetic|truth|default data", md, re.I)
+
+
+def test_a_signal_during_the_swap_undoes_it(tmp_path, monkeypatch):
+    """The swap is a critical section: a signal inside it is acted on at its end, after the
+    renames were undone; the cleanup then removes the staging folder."""
+    import signal as sig
+
+    from replication import runner
+
+    book = tmp_path / "book"
+    chapters, staging = book / "chapters", book / ".staging-1"
+    for d, text in ((chapters, "old"), (staging, "new")):
+        d.mkdir(parents=True)
+        (d / "page.txt").write_text(text)
+    monkeypatch.setattr(runner, "CHAPTERS", chapters)
+    state = runner._State()
+    state.staging, state.backup = staging, book / ".old-chapters-1"
+    real_rename = Path.rename
+
+    def rename(self, target):
+        out = real_rename(self, target)
+        if Path(target) == chapters:
+            sig.raise_signal(sig.SIGINT)  # lands between the two renames
+        return out
+
+    monkeypatch.setattr(Path, "rename", rename)
+    runner.INTERRUPTS.install()
+    runner.INTERRUPTS.reset()
+    try:
+        runner.INTERRUPTS.arm()
+        with pytest.raises(runner.Interrupted):
+            runner._swap(state)
+        monkeypatch.setattr(Path, "rename", real_rename)
+        runner._cleanup(state)
+    finally:
+        runner.INTERRUPTS.disarm()
+        runner.INTERRUPTS.uninstall()
+    assert (chapters / "page.txt").read_text() == "old"
+    assert sorted(p.name for p in book.iterdir()) == ["chapters"]
