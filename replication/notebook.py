@@ -13,6 +13,7 @@ tables.  The book speaks of the data it was built from:
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,14 +119,16 @@ def load(seed: int, data_path: str = "", first_year: int = 2009, last_year: int 
     restricted to ``first_year``–``last_year``.  ``indicators`` builds the index from a
     subset of the 15 (None or empty: all of them).
     """
-    from .data import default_simulation, load_panel
+    from .data import PanelWarning, default_simulation, load_panel
     from .index import add_index
 
     years = (int(first_year), int(last_year))
     if data_path:
         path = resolve_data_path(data_path)
         kw = {"mapping": resolve_data_path(mapping)} if mapping else {}
-        panel, report = load_panel(path, years=years, report=True, **kw)
+        with warnings.catch_warnings():  # every warning is in the report (chapter 1's data report)
+            warnings.simplefilter("ignore", PanelWarning)
+            panel, report = load_panel(path, years=years, report=True, **kw)
         sim = None
         banner = user_banner(path, panel)
     else:

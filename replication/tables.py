@@ -75,7 +75,13 @@ def sample_arithmetic(panel: pd.DataFrame) -> pd.DataFrame:
     def rows_of(mask_cities) -> int:
         return int(panel["city_code"].isin(cities.loc[mask_cities, "city_code"]).sum())
 
-    muni_mask = (cities["municipality"].fillna(0) == 1).to_numpy() if "municipality" in cities else np.zeros(n, bool)
+    def flag(col: str, value) -> np.ndarray:
+        """Boolean mask of cities whose ``col`` equals ``value`` (missing facts are False)."""
+        if col not in cities:
+            return np.zeros(n, bool)
+        return cities[col].eq(value).fillna(False).to_numpy(dtype=bool)
+
+    muni_mask = flag("municipality", 1)
     muni = int(muni_mask.sum())
     rows = [
         ("cities", n, "every city in every year (balanced)" if balanced
@@ -88,11 +94,10 @@ def sample_arithmetic(panel: pd.DataFrame) -> pd.DataFrame:
          f"{n - muni} cities; the paper's Table 3 (1) has 3892 = 3990 - 98, i.e. 7 x 14 city-years fewer"),
     ]
     for r in ("east", "central", "west"):
-        m = (cities["region"] == r).to_numpy()
+        m = flag("region", r)
         rows.append((f"{r} cities", int(m.sum()), f"N = {rows_of(m)}"))
     if "large_city" in cities:
-        lg = (cities["large_city"] == 1).to_numpy()
-        sm = (cities["large_city"] == 0).to_numpy()
+        lg, sm = flag("large_city", 1), flag("large_city", 0)
         rows.append(("large cities (urban core >= 1 million)", int(lg.sum()), f"N = {rows_of(lg)}"))
         rows.append(("small and medium cities", int(sm.sum()), f"N = {rows_of(sm)}"))
         if (~lg & ~sm).any():
