@@ -6,18 +6,21 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PARAMS ?= params/paper.yaml
 
-.PHONY: book run build test lab bench pins clean help
+.PHONY: book run build test lab bench pins clean help venv
 
 help:
 	@echo "make book   run every notebook with papermill ($(PARAMS)) and build the HTML book"
 	@echo "make test   run the test suite"
 	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
+	@echo "make venv   only create .venv with the pins (for the commands of 'Bringing real data')"
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+venv: $(STAMP)
 
 book: run build
 

@@ -112,27 +112,39 @@ def _build(a) -> int:
 
 def _check(a) -> int:
     """The scorecard in the terminal.  The tolerance is always stated: |ours - paper| <=
-    atol + rtol |paper| with atol = --tolerance (default 0.01) and rtol = --rtol (default
-    0); the exit code is 1 only when a tolerance was given and a computed number misses
+    atol + rtol |paper| with atol = --tolerance and rtol = --rtol (defaults: the book's,
+    0.01 and 0.1; N exactly, R2 and p within atol); the exit code is 1 only when a tolerance was given and a computed number misses
     it.  Numbers that cannot be computed on the panel are listed with the reason."""
+    import numpy as np
     import pandas as pd
 
     from .data import default_simulation, load_panel
     from .index import add_index
-    from .scorecard import compute_all, scorecard, summary
+    from .scorecard import DEFAULT_ATOL, DEFAULT_RTOL, compute_all, scorecard, summary
 
     if a.data:
-        panel, truth = load_panel(a.data, mapping=a.map), None
-        print(f"data: {Path(a.data).name}")
+        import warnings
+
+        from .data import PanelWarning
+
+        with warnings.catch_warnings():  # the counts are printed below; `validate` lists them
+            warnings.simplefilter("ignore", PanelWarning)
+            panel, rep = load_panel(a.data, mapping=a.map, report=True)
+        truth = None
+        print(f"data: {Path(a.data).name} ({len(panel)} rows, {panel['city_code'].nunique()} cities, "
+              f"{int(panel['year'].min())}-{int(panel['year'].max())}); {len(rep.warnings)} warning(s), "
+              f"{len(rep.repairs)} repair(s): `python -m replication validate {a.data}"
+              + (f" --map {a.map}" if a.map else "") + "` lists them")
     else:
         panel = load_panel(seed=a.seed)
         truth = default_simulation(a.seed).truth
         print(f"data: the default semi-synthetic panel (seed {a.seed}); agreement with the paper is not expected,"
               " compare with the truth")
-    atol = a.tolerance if a.tolerance is not None else 0.01
-    rtol = a.rtol if a.rtol is not None else 0.0
-    print(f"tolerance: |ours - paper| <= {atol:g} + {rtol:g} x |paper|"
-          + ("" if a.tolerance is not None or a.rtol is not None else " (the default; set --tolerance/--rtol)"))
+    atol = a.tolerance if a.tolerance is not None else DEFAULT_ATOL
+    rtol = a.rtol if a.rtol is not None else DEFAULT_RTOL
+    print(f"tolerance: |ours - paper| <= {atol:g} + {rtol:g} x |paper| (N exactly; R2 and p within {atol:g})"
+          + ("" if a.tolerance is not None or a.rtol is not None else
+             "; the book's default, set --tolerance/--rtol to change it"))
     results = compute_all(add_index(panel), seed=a.seed, n_placebo=a.n_placebo, n_boot=a.n_boot)
     card = scorecard(results, truth, rtol=rtol, atol=atol)
     if a.rows:
@@ -141,9 +153,17 @@ def _check(a) -> int:
             "same significance", "within tolerance", "note"]
     if truth is None:
         cols.remove("truth")
-    with pd.option_context("display.width", 250, "display.max_rows", 500, "display.precision", 4,
-                           "display.max_colwidth", 80):
-        print(card[cols].to_string(index=False))
+    def fmt(v) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, (bool, np.bool_)):
+            return "yes" if v else "no"
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.0f}" if float(v).is_integer() and abs(v) >= 100 else f"{v:.4g}"
+        return str(v)
+
+    with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_colwidth", 80):
+        print(card[cols].map(fmt).to_string(index=False))
         print()
         print(summary(card).drop(columns=[] if truth is not None else ["CI covers truth"]).to_string())
     missing = card[card["ours"].isna()]

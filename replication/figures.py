@@ -67,7 +67,7 @@ def policy_maps(panel: pd.DataFrame) -> plt.Figure:
     py = cities["pilot_year"].astype("Float64")
     by = cities["broadband_year"].astype("Float64")
     for ax, years, title, note in (
-        (axes[0], py, "Smart-city pilots by batch", "simulated batches"),
+        (axes[0], py, "Smart-city pilots by batch", "from pilot_year"),
         (axes[1], by, "Broadband China demonstration cities", "real lists 2014-2016"),
     ):
         _basemap(ax)

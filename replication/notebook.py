@@ -12,7 +12,6 @@ tables.  The book speaks of the data it was built from:
 """
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 from . import figures
 from .tables import drop_empty_truth
 from ._paths import PROJECT_ROOT
+from .data.read import sha256_of
 
 DEFAULT_ONLY = "default-data"  # cell kept only on the default semi-synthetic panel
 USER_ONLY = "user-data"  # cell kept only on a user's panel
@@ -72,14 +72,6 @@ def display_path(path: str | Path) -> str:
         return p.name
 
 
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def user_banner(path: str | Path, panel: pd.DataFrame) -> str:
     """The banner of every chapter on a user's panel: file, hash, size, balance."""
     per_city = panel.groupby("city_code")["year"].nunique()
@@ -87,7 +79,7 @@ def user_banner(path: str | Path, panel: pd.DataFrame) -> str:
     short = int((per_city < T).sum())
     balance = ("balanced" if short == 0 else
                f"unbalanced: {short} of {len(per_city)} cities lack some of the {T} years")
-    return (f"These results use your panel {display_path(path)} (SHA-256 {sha256(path)[:16]}…; "
+    return (f"These results use your panel {display_path(path)} (SHA-256 {sha256_of(path)[:16]}…; "
             f"{len(per_city)} cities, {int(panel['year'].min())}–{int(panel['year'].max())}, "
             f"{len(panel):,} city-years, {balance}), validated against the codebook. The paper's "
             "numbers are shown beside the estimates from this panel.")

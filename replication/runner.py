@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import ast
 import csv
-import hashlib
+import difflib
 import os
 import shutil
 import signal
@@ -295,7 +295,11 @@ def resolve_parameters(params_file: str | Path | None, nbs: list[Path], override
         value = raw if name in FILE_PARAMETERS else yaml.safe_load(raw)
         users = [s for s in resolved if name in declared[s]]
         if not users and name not in RUNNER_PARAMETERS:
-            problems.append(f"-p {name}: none of {sorted(resolved)} has a parameter '{name}'")
+            known = sorted({d for s in resolved for d in declared[s]})
+            close = difflib.get_close_matches(name, known, n=1)
+            problems.append(f"-p {name}: no selected notebook has a parameter '{name}'"
+                            + (f". Did you mean -p {close[0]}=...?" if close else
+                               f". The parameters are: {', '.join(known)}"))
         for s in users:
             resolved[s][name], origin[s][name] = value, "-p"
     for stem, values in resolved.items():
@@ -306,18 +310,41 @@ def resolve_parameters(params_file: str | Path | None, nbs: list[Path], override
             if ok_types and not (isinstance(value, ok_types) and not (base != "bool" and isinstance(value, bool))):
                 problems.append(f"notebook {stem}: parameter '{name}' must be {tname}, got {value!r} "
                                 f"({type(value).__name__})")
+    problems += _indicator_problems(resolved)
     if problems:
-        raise RunError("invalid parameters, nothing was run:\n  " + "\n  ".join(problems))
+        raise RunError("invalid parameters, nothing was run:\n  " + "\n  ".join(dict.fromkeys(problems)))
     if sources is not None:
         sources.clear()
         sources.update(origin)
     return resolved
 
 
+def _indicator_problems(resolved: dict) -> list[str]:
+    """Unknown names in an ``indicators`` parameter, with the closest known name, before
+    anything runs (else every chapter would fail the same way)."""
+    from .data.schema import INDICATORS
+
+    problems = []
+    for values in resolved.values():
+        chosen = values.get("indicators")
+        if not isinstance(chosen, list):
+            continue
+        for name in chosen:
+            if str(name) not in INDICATORS:
+                close = difflib.get_close_matches(str(name), INDICATORS, n=1)
+                problems.append(f"indicators: '{name}' is not one of the 15 indicators"
+                                + (f"; did you mean '{close[0]}'?" if close else
+                                   f" ({', '.join(INDICATORS)})"))
+        if 0 < len(chosen) < 2:
+            problems.append("indicators: an index needs at least 2 indicators (empty = all 15)")
+    return problems
+
+
 # ---------------------------------------------------------------------------------------
 # the user's data file
 
-def resolve_user_file(value: str, cwd: Path | None = None, root: Path | None = None) -> tuple[str, Path]:
+def resolve_user_file(value: str, cwd: Path | None = None, root: Path | None = None, *,
+                      kind: str = "data_path") -> tuple[str, Path]:
     """``(value for the notebooks, absolute path)`` of a data or mapping file named by a user.
 
     Tried against ``cwd`` (the directory the command was started in), then the project
@@ -332,8 +359,15 @@ def resolve_user_file(value: str, cwd: Path | None = None, root: Path | None = N
     hit = next((Path(os.path.abspath(t)) for t in tried if t.exists()), None)
     if hit is None:
         where = " or ".join(str(Path(os.path.abspath(t))) for t in dict.fromkeys(tried))
-        raise DataError(f"data file '{value}' not found (looked for {where}); nothing was run. Fix: give the "
-                        "path of your CSV or Parquet panel, relative to this directory or to the project")
+        what = ("mapping file" if kind == "mapping" else "data file")
+        folder = next((Path(os.path.abspath(t)).parent for t in tried if Path(os.path.abspath(t)).parent.is_dir()),
+                      None)
+        near = difflib.get_close_matches(p.name, [f.name for f in folder.iterdir()], n=1) if folder else []
+        hint = (f" Did you mean {(p.parent / near[0]).as_posix()}?" if near else "")
+        fix = ("the path of your YAML mapping file (-p mapping=...)" if kind == "mapping" else
+               "the path of your panel (CSV, Parquet or xlsx)")
+        raise DataError(f"{what} '{value}' not found (looked for {where}); nothing was run.{hint} Fix: give "
+                        f"{fix}, relative to this directory or to the project")
     if hit.is_dir():
         raise DataError(f"'{value}' is a folder, not a file; nothing was run. Fix: give the path of the panel file")
     if not os.access(hit, os.R_OK):
@@ -363,11 +397,9 @@ def _applied_raw(spec: dict, nbs: list[Path], overrides: list[str] | None, name:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from .data.read import sha256_of
+
+    return sha256_of(path)
 
 
 def _effective(params: dict, declared: dict, stem: str, name: str, fallback):
@@ -405,7 +437,7 @@ def describe_data(params: dict, declared: dict, cwd: Path, mappings: set[str] = 
     rec = {"seeds": seeds, "file": "", "sha256": "", "mapping": "", "mapping_sha256": ""}
     map_path = None
     if mapping:
-        rel, map_path = resolve_user_file(mapping, cwd)
+        rel, map_path = resolve_user_file(mapping, cwd, kind="mapping")
         for s in params:
             if "mapping" in declared[s]:
                 params[s]["mapping"] = rel
@@ -713,7 +745,7 @@ def _run(state: _State, params_file, only, overrides, jobs, cwd: Path) -> list[d
     spec = _load_spec(params_file)
     for name in FILE_PARAMETERS:  # fail fast, before papermill is even imported
         for value in _applied_raw(spec, nbs, overrides, name):
-            resolve_user_file(value, cwd)
+            resolve_user_file(value, cwd, kind=name)
     sources: dict = {}
     declared = {nb.stem: declared_parameters(nb) for nb in nbs}
     params = resolve_parameters(params_file, nbs, overrides, sources=sources, declared=declared)

@@ -75,13 +75,29 @@ def _truth_for(n: int, col: str, row: str, truth: dict | None) -> float:
     return np.nan
 
 
+DEFAULT_ATOL = 0.01  # the book's chapter 9 and `python -m replication check` share these
+DEFAULT_RTOL = 0.1
+
+
+def within_tolerance(row: str, paper_value: float, ours: float, atol: float, rtol: float) -> bool:
+    """|ours - paper| <= atol + rtol |paper| for coefficients, thresholds, weights and F;
+    N must match exactly; R2 and p-values (bounded, scale-free) use atol only."""
+    diff = abs(ours - paper_value)
+    if row == "N":
+        return bool(round(ours) == round(paper_value))
+    if row in ("R2", "p"):
+        return bool(diff <= atol)
+    return bool(diff <= atol + rtol * abs(paper_value))
+
+
 def _kind(row: str) -> str:
     """What a reported number is: a coefficient (sign and stars compare), a statistic
     (p, N, R2, F, weights: only the value compares)."""
     return "statistic" if row in ("N", "R2", "F", "p") else "coefficient"
 
 
-def scorecard(results: dict, truth: dict | None = None, *, rtol: float = 0.1, atol: float = 0.01) -> pd.DataFrame:
+def scorecard(results: dict, truth: dict | None = None, *, rtol: float = DEFAULT_RTOL,
+              atol: float = DEFAULT_ATOL) -> pd.DataFrame:
     """The long scorecard table (see the module docstring).
 
     Verdicts apply where they make sense: *same sign* and *same significance* only for
@@ -97,7 +113,7 @@ def scorecard(results: dict, truth: dict | None = None, *, rtol: float = 0.1, at
         same_sign = (bool(np.sign(rep) == np.sign(ours)) if computed and coefficient and rep != 0 else None)
         same_sig = ((rep_stars == len(did.stars(our_p))) if computed and coefficient and rep_stars is not None
                     and our_p is not None else None)
-        within = bool(abs(ours - rep) <= atol + rtol * abs(rep)) if computed else None
+        within = within_tolerance(row, rep, ours, atol, rtol) if computed else None
         covers = bool(lo <= tr <= hi) if computed and np.isfinite(tr) and np.isfinite(lo) else None
         rows.append({"table": table, "column": column, "row": row, "paper": rep,
                      "ours": float(ours) if computed else np.nan, "ci_lower": lo, "ci_upper": hi, "truth": tr,

@@ -138,3 +138,21 @@ def test_chapter_one_has_the_data_report_and_the_balancing_is_reported(run, proj
     assert str(ybp.LEAVER) in roster and str(ybp.ENTRANT) in roster
     ch6 = (project / "book" / "_build" / "html" / "chapters" / "06_threshold.html").read_text(encoding="utf-8")
     assert "balanced panel" in ch6 and "drop_cities" in ch6
+
+
+def test_the_readme_commands_are_the_ones_tested(tmp_path):
+    """The README's 'Bringing real data' commands: `validate` runs verbatim on a panel in the
+    codebook's schema; the `run` command is the one the fixture above runs (plus the mapping)."""
+    from replication.runner import copy_project
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Bringing real data"):readme.index("## How to cite")]
+    block = section[section.index("```") + 3:]
+    block = block[:block.index("```")]
+    lines = [ln.strip() for ln in block.strip().splitlines()]
+    assert lines[0] == ".venv/bin/python -m replication validate data/raw/panel.csv"
+    assert lines[1].startswith(".venv/bin/python -m replication " + " ".join(README_RUN[:3]))
+    proj = copy_project(tmp_path / "project")
+    assert _cli(proj, "simulate", "--out", "data/raw/panel.csv", timeout=300).returncode == 0
+    res = _cli(proj, *lines[0].split()[2:][1:], timeout=300)  # drop ".venv/bin/python -m"
+    assert res.returncode == 0 and ": OK" in res.stdout, res.stdout + res.stderr

@@ -358,3 +358,16 @@ def test_validate_panel_is_fast_on_the_default_panel(sim):
     per = (time.perf_counter() - t) / 5
     assert rep.ok and len(rep.repairs) > 100
     assert per < 0.5, f"validate_panel takes {per:.2f} s on the default panel (vectorised: about 0.05 s)"
+
+
+def test_a_span_without_any_pre_pilot_year_is_an_error_that_names_the_first_year_to_use(panel):
+    """With first_year after the first batch no pilot city switches inside the panel: the DID
+    is not identified (every chapter would fail on a collinear did), so validation stops."""
+    from replication.data import validate_panel
+
+    raw = panel.drop(columns=["treat", "did", "broadband"])
+    rep = validate_panel(raw, years=(2015, 2022))
+    assert not rep.ok
+    msg = " ".join(rep.errors)
+    assert "no pilot city is observed both before and after" in msg and "-p first_year=2011" in msg
+    assert validate_panel(raw, years=(2011, 2022)).ok

@@ -130,8 +130,9 @@ class ValidationReport:
             if len(rc):
                 n_in = int((rc["status"].str.startswith("in the file")).sum())
                 n_out = len(rc) - n_in
-                rows.append(("roster comparison", f"{n_in} cities not on the roster of these years; "
-                                                  f"{n_out} roster cities not in the file"))
+                rows.append(("roster comparison", f"{n_in} cities of the file are not prefecture-level cities in "
+                                                  f"every year (not on the roster); {n_out} roster cities not in "
+                                                  "the file"))
             else:
                 rows.append(("roster comparison", "the file's cities are exactly the roster of these years"))
         rows += [("repairs", str(len(self.repairs))), ("warnings", str(len(self.warnings))),
@@ -166,7 +167,7 @@ class ValidationReport:
                         note += " (merged into Jinan 370100 in 2019)"
                     elif code == 341400:
                         note += " (abolished 2011; split between Hefei, Wuhu and Ma'anshan)"
-            rows.append((f"in the file, not on the {a}-{b} roster", code,
+            rows.append((f"in the file, but not a prefecture-level city in every year {a}-{b}", code,
                          r["city_zh"] if r is not None else "", r["city_en"] if r is not None else "",
                          present.loc[code], note))
         for code in sorted(roster - set(present.index.astype(int))):

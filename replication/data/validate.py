@@ -662,6 +662,15 @@ def _policy(df: pd.DataFrame, rep: ValidationReport) -> pd.DataFrame:
     if len(late):
         W.append(f"pilot_year after the last panel year {ymax} for {len(late)} city(ies) "
                  f"{_first(int(c) for c in late.index)}: they are untreated throughout the panel")
+    span = df.groupby("city_code")["year"].agg(["min", "max"]).join(py.rename("pilot"))
+    treated = span["pilot"].notna()
+    switchers = treated & (span["min"] < span["pilot"]) & (span["pilot"] <= span["max"])
+    if treated.any() and not switchers.any():
+        first_batch = int(span.loc[treated, "pilot"].min())
+        E.append(f"[column pilot_year] no pilot city is observed both before and after its pilot year in "
+                 f"{ymin}-{ymax} (the first batch is {first_batch}), so the difference-in-differences effect cannot "
+                 f"be estimated. Fix: start the panel before the first batch (-p first_year={first_batch - 1} or "
+                 f"earlier; validate --years {first_batch - 1} {ymax})")
     return df
 
 
