@@ -3,5 +3,74 @@ on new quality productivity": data, estimators, tables and figures.
 
 All logic lives in this package; the notebooks in ``notebooks/`` narrate and call
 one function per table or figure.
+
+The public API (``import replication as rp``) works on any entity-by-period panel: every
+estimator takes the names of the columns it uses (``y``, ``treat`` or ``cohort``,
+``controls``, ``entity``, ``time``, ``cluster``); the defaults are the paper's names.
+The names are imported lazily (PEP 562), so ``import replication`` stays cheap:
+
+====================  =====================================================
+``load_panel``        the default panel, or your file validated
+``simulate_panel``    the semi-synthetic panel with its truth
+``validate_panel``    schema checks and repairs of a city-year panel
+``balance_panel``     make a panel balanced explicitly
+``add_index``         add the entropy-weighted NQP index column
+``entropy_index``     fit the entropy-weight index
+``twfe``              two-way fixed-effects DID with clustered SEs
+``placebo_test``      vectorised placebo (permutation) test of the DID
+``psm_match``         propensity score matching and balance test
+``mediation``         three-step mediation with Sobel and bootstrap (the
+                      module ``replication.mediation``, callable as its
+                      ``three_step``)
+``panel_threshold``   Hansen (1999) panel threshold model
+``subgroups``         the DID by group (heterogeneity)
+``event_study``       leads and lags of adoption
+``bacon``             Goodman-Bacon decomposition
+``callaway_santanna`` Callaway-Sant'Anna group-time ATTs (csdid)
+``sun_abraham``       Sun-Abraham interaction-weighted event study
+``imputation``        Borusyak-Jaravel-Spiess imputation ATT
+``honest_did``        Rambachan-Roth sensitivity of an event study
+====================  =====================================================
 """
 __version__ = "0.1.0"
+
+# public name -> (module, attribute); resolved on first access by __getattr__
+_LAZY = {
+    "load_panel": ("replication.data", "load_panel"),
+    "simulate_panel": ("replication.data", "simulate_panel"),
+    "validate_panel": ("replication.data", "validate_panel"),
+    "balance_panel": ("replication.fast", "balance_panel"),
+    "add_index": ("replication.index", "add_index"),
+    "entropy_index": ("replication.index", "entropy_index"),
+    "twfe": ("replication.did", "twfe"),
+    "placebo_test": ("replication.placebo", "permutation_test"),
+    "psm_match": ("replication.psm", "psm"),
+    "mediation": ("replication.mediation", None),  # the module, callable as three_step
+    "panel_threshold": ("replication.threshold", "fit_panel_threshold"),
+    "subgroups": ("replication.heterogeneity", "subgroups"),
+    "event_study": ("replication.staggered", "event_study"),
+    "bacon": ("replication.staggered", "bacon"),
+    "callaway_santanna": ("replication.staggered", "callaway_santanna"),
+    "sun_abraham": ("replication.staggered", "sun_abraham"),
+    "imputation": ("replication.staggered", "imputation"),
+    "honest_did": ("replication.api", "honest_did"),
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'replication' has no attribute {name!r}") from None
+    import importlib
+
+    value = importlib.import_module(module)
+    value = value if attr is None else getattr(value, attr)
+    globals()[name] = value  # later accesses skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

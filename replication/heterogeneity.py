@@ -32,17 +32,18 @@ GROUP_ORDER = {"region": ["east", "west", "central"], "region4": ["east", "centr
                "size": ["large", "small_medium"]}
 
 
-def add_groups(panel: pd.DataFrame, size_cutoff: float = 1_000_000, *, entity: str = "city_code") -> pd.DataFrame:
-    """Add ``size`` (large / small_medium by urban-core population >= size_cutoff).
+def add_groups(panel: pd.DataFrame, size_cutoff: float = 1_000_000, *, entity: str = "city_code",
+               population: str = "urban_core_pop_2020") -> pd.DataFrame:
+    """Add ``size`` (large / small_medium by the ``population`` column >= size_cutoff).
 
     A city without a population (no 2020 census size, e.g. abolished before 2020) gets a
     missing ``size``; the functions below exclude it and say so.  ``out.attrs["size_missing"]``
     lists those cities.  If no city has a population this is an error."""
     out = panel.copy()
-    pop = out["urban_core_pop_2020"].astype("Float64")
+    pop = out[population].astype("Float64")
     miss = pop.isna().to_numpy()
     if miss.all():
-        raise ValueError("urban_core_pop_2020 is missing for every city: cannot classify city size")
+        raise ValueError(f"{population} is missing for every city: cannot classify city size")
     size = np.where(pop.to_numpy(float, na_value=np.nan) >= size_cutoff, "large", "small_medium").astype(object)
     size[miss] = None
     out["size"] = size
@@ -65,8 +66,11 @@ def _groups(panel: pd.DataFrame, by: str) -> list:
 
 def subgroups(panel: pd.DataFrame, by: str, y: str = "nqp", *, min_treated: int = 5, convention: str = "stata",
               truth: dict | None = None, entity: str = "city_code", time: str = "year",
-              treat: str = "did") -> pd.DataFrame:
+              treat: str = "did", controls=CONTROLS, cluster: str | None = None) -> pd.DataFrame:
     """One row per group: estimate, SE, t, p, 95 % CI, N, cities, treated cities, note.
+
+    One TWFE regression of ``y`` on ``treat`` and ``controls`` per value of the column
+    ``by``, SEs clustered by ``cluster`` (default: the entity).
 
     Treated cities are those with ``treat`` switched on in at least one of their rows.
     Rows without a group are excluded and reported in one more row (group
@@ -87,7 +91,8 @@ def subgroups(panel: pd.DataFrame, by: str, y: str = "nqp", *, min_treated: int 
                         "note": (f"only {n_tr} treated cities (fewer than {min_treated}): too few to estimate "
                                  "an effect" if n_tr < min_treated else "no untreated cities: no comparison group")})
         else:
-            r = twfe(sub, y, treat, entity=entity, time=time, cluster=entity, convention=convention)
+            r = twfe(sub, y, treat, controls, entity=entity, time=time, cluster=entity if cluster is None else cluster,
+                     convention=convention)
             fits[g] = r
             ci = r.ci().loc[treat]
             row.update({"coef": r[treat], "se": r.se[treat], "t": r.tstat[treat], "p": r.pvalue[treat],
@@ -118,14 +123,14 @@ def _group_dummies(panel: pd.DataFrame, by: str, groups: list[str], col: str = "
 
 
 def interaction_test(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention: str = "stata",
-                     entity: str = "city_code", time: str = "year", treat: str = "did") -> dict:
+                     entity: str = "city_code", time: str = "year", treat: str = "did", controls=CONTROLS) -> dict:
     """Pooled model with did x group (common controls and FE); Wald F test of equal effects.
     Rows without a group are excluded (``excluded`` in the result)."""
     panel, excluded = _present(panel, by, entity)
     groups = _groups(panel, by)
     D = _group_dummies(panel, by, groups, treat)
     d = pd.concat([panel, D], axis=1)
-    r = twfe(d, y, list(D.columns), CONTROLS, entity=entity, time=time, cluster=entity, convention=convention)
+    r = twfe(d, y, list(D.columns), controls, entity=entity, time=time, cluster=entity, convention=convention)
     b = r.params[list(D.columns)].to_numpy()
     V = r.cov.loc[list(D.columns), list(D.columns)].to_numpy()
     R = np.zeros((len(groups) - 1, len(groups)))
@@ -142,7 +147,8 @@ def interaction_test(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention
 
 
 def fully_interacted(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention: str = "stata",
-                     entity: str = "city_code", time: str = "year", treat: str = "did") -> TWFEResult:
+                     entity: str = "city_code", time: str = "year", treat: str = "did",
+                     controls=CONTROLS) -> TWFEResult:
     """did, controls and year effects all interacted with the group (city effects are nested).
     Rows without a group are excluded (``result.spec["excluded"]``)."""
     panel, excluded = _present(panel, by, entity)
@@ -151,7 +157,7 @@ def fully_interacted(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention
     for g in groups:
         m = (panel[by] == g).to_numpy(float)
         cols[f"{treat}_x_{g}"] = panel[treat].to_numpy(float) * m
-        for c in CONTROLS:
+        for c in controls:
             cols[f"{c}_x_{g}"] = panel[c].to_numpy(float) * m
     d = pd.concat([panel, pd.DataFrame(cols, index=panel.index)], axis=1)
     d["_time_x_group"] = d[time].astype(str) + "_" + d[by].astype(str)
@@ -162,7 +168,7 @@ def fully_interacted(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention
 
 def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple[str, str], y: str = "nqp", *, n_draws: int = 500,
                     seed: int | np.random.Generator | None = 0, entity: str = "city_code", time: str = "year",
-                    treat: str = "did") -> dict:
+                    treat: str = "did", controls=CONTROLS) -> dict:
     """Randomisation p-value of the gap b_g1 - b_g2 in the pooled did x group model,
     permuting the group labels across cities (group sizes kept).  Rows without a group
     are excluded (``excluded`` in the result)."""
@@ -176,7 +182,7 @@ def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple[str, str], y: str 
     gi = np.array([groups.index(v) for v in lab])
     ent, tim = d[entity].to_numpy(), d[time].to_numpy()
     dm = fast.Demeaner(ent, tim)
-    X = dm(d[list(CONTROLS)].to_numpy(float))
+    X = dm(d[list(controls)].to_numpy(float))
     yt = fast.partial_out(dm(d[y].to_numpy(float))[:, None], X)[:, 0]
     did = d[treat].to_numpy(float)
 

@@ -41,6 +41,7 @@ class EntropyIndex:
     shift: float
     norm_range: tuple[float, float]
     scale: float
+    time: str = field(default="year", kw_only=True)  # the column of the groups when not pooled
     # one row per group ("all" when pooled, else the year): min, max, weights
     mins: pd.DataFrame = field(repr=False)
     maxs: pd.DataFrame = field(repr=False)
@@ -55,7 +56,7 @@ class EntropyIndex:
     def _groups(self, panel: pd.DataFrame) -> pd.Series:
         if self.pooled:
             return pd.Series("all", index=panel.index)
-        return panel["year"]
+        return panel[self.time]
 
     def normalised(self, panel: pd.DataFrame) -> pd.DataFrame:
         """Shifted, normalised indicators x'' with this index's constants."""
@@ -112,20 +113,22 @@ def entropy_index(
     shift: float = 1e-4,
     norm_range: tuple[float, float] = (0.0, 1.0),
     scale: float = 10.0,
+    time: str = "year",
 ) -> EntropyIndex:
     """Fit the entropy-weight index on ``panel`` (see the module docstring).
 
     ``directions`` overrides the +/- of the codebook per indicator.  ``scale``
     multiplies the final score (the paper does not state its scaling; 10 puts the
-    default data's index on the paper's order of magnitude).
+    default data's index on the paper's order of magnitude).  ``time`` names the period
+    column of the year-by-year weights (``pooled=False``).
     Returns an :class:`EntropyIndex`; ``.score(panel)`` gives the scores.
     """
     indicators = tuple(indicators)
     missing = [c for c in indicators if c not in panel.columns]
     if missing:
         raise KeyError(f"indicator column(s) not in the panel: {missing}")
-    if not pooled and "year" not in panel.columns:
-        raise KeyError("year-by-year weights need a 'year' column")
+    if not pooled and time not in panel.columns:
+        raise KeyError(f"year-by-year weights need a {time!r} column (the ``time`` argument)")
     dirs = np.array([(directions or {}).get(c, BY_NAME[c].direction if c in BY_NAME else 1) or 1
                      for c in indicators], dtype=float)
     X = panel[list(indicators)].to_numpy(dtype=float)
@@ -140,7 +143,7 @@ def entropy_index(
     if shift < 0 or (shift == 0 and lo_r <= 0):
         raise ValueError("shift must be > 0 when the normalised range starts at 0 (ln 0 is undefined)")
 
-    groups = np.full(len(panel), "all", dtype=object) if pooled else panel["year"].to_numpy()
+    groups = np.full(len(panel), "all", dtype=object) if pooled else panel[time].to_numpy()
     keys = list(pd.unique(groups))
     mins, maxs, ws, es = {}, {}, {}, {}
     for key in keys:
@@ -170,7 +173,7 @@ def entropy_index(
         mins[key], maxs[key], ws[key], es[key] = mn, mx, d / d.sum(), e
     frame = lambda dct: pd.DataFrame.from_dict(dct, orient="index", columns=list(indicators))  # noqa: E731
     return EntropyIndex(indicators, dirs, pooled, float(shift), (float(lo_r), float(hi_r)), float(scale),
-                        frame(mins), frame(maxs), frame(ws), frame(es))
+                        frame(mins), frame(maxs), frame(ws), frame(es), time=time)
 
 
 # ---------------------------------------------------------------------------------------

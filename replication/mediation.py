@@ -194,3 +194,16 @@ def table4(panel: pd.DataFrame, y: str = "nqp", convention: str = "stata") -> di
     hc = three_step(panel, "hc", y, convention=convention)
     st = three_step(panel, "st", y, convention=convention, step1=hc.step1)
     return {"(1)": hc.step1, "(2)": hc.step2, "(3)": hc.step3, "(4)": st.step2, "(5)": st.step3}
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``replication.mediation`` is both this module and, called, :func:`three_step`: the public
+    name ``replication.mediation(panel, mediator, ...)`` and ``from replication import
+    mediation; mediation.table4(...)`` must both work (a package attribute cannot be a
+    function and a submodule at once)."""
+
+    def __call__(self, *args, **kwargs) -> MediationResult:
+        return three_step(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
