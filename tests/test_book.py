@@ -22,6 +22,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # runs the book: excluded by `make test-fast`
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

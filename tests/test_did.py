@@ -128,3 +128,76 @@ def test_demean_unbalanced_equals_dummy_regression():
     resid = a - D @ np.linalg.lstsq(D, a, rcond=None)[0]
     np.testing.assert_allclose(fast.demean(a, e, t), resid, atol=1e-10)
     assert not fast.is_balanced(e, t)
+
+
+# ---------------------------------------------------------------------------------------
+# Table 3 assembly and dropping each batch (replication.robustness), against PanelOLS on
+# the sample each column should use
+
+def _panelols_did(df, regs):
+    from linearmodels import PanelOLS
+
+    d = df.set_index(["city_code", "year"])
+    return PanelOLS(d["nqp"], d[regs].astype(float), entity_effects=True, time_effects=True).fit().params
+
+
+@pytest.fixture(scope="module")
+def table3(data):
+    from replication import robustness
+
+    return robustness.table3(data)
+
+
+def test_table3_columns_use_the_samples_the_paper_describes(data, table3):
+    from replication.data.facts import MUNICIPALITIES
+
+    res, m = table3
+    assert list(res) == ["(1)", "(2)", "(3a)", "(3b)"]
+    N, T = len(data), data["year"].nunique()
+    # (1) without the four municipalities: 4 cities x 14 years fewer
+    assert res["(1)"].nobs == N - len(MUNICIPALITIES) * T and res["(1)"].n_clusters == data["city_code"].nunique() - 4
+    ref = _panelols_did(data[~data["city_code"].isin(MUNICIPALITIES)], ["did", *CONTROLS])
+    np.testing.assert_allclose(res["(1)"].params[ref.index].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10)
+    # (2) the full sample with the Broadband China dummy
+    assert res["(2)"].nobs == N and "broadband" in res["(2)"].params.index
+    ref = _panelols_did(data, ["did", "broadband", *CONTROLS])
+    np.testing.assert_allclose(res["(2)"].params[ref.index].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10)
+    # (3a) the common-support rows; (3b) the matched rows, each counted once
+    sup = m.data["_support"] == 1
+    treated_matched = (m.data["treat"] == 1) & (m.data["_id"] >= 0)
+    used_controls = m.data.index.isin(m.data.loc[treated_matched, "_id"].unique())
+    assert res["(3a)"].nobs == int(sup.sum())
+    assert res["(3b)"].nobs == int(treated_matched.sum()) + int(used_controls.sum())
+    assert res["(3b)"].nobs <= res["(3a)"].nobs <= res["(2)"].nobs == N
+    np.testing.assert_array_equal(m.data["_weight"].notna().to_numpy(), (treated_matched | used_controls).to_numpy())
+    for col, rows in (("(3a)", sup), ("(3b)", m.data["_weight"].notna())):
+        ref = _panelols_did(m.data[rows], ["did", *CONTROLS])
+        np.testing.assert_allclose(res[col].params[ref.index].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10)
+
+
+def test_table3_reuses_a_given_match(data, table3):
+    from replication import robustness
+
+    res, m = table3
+    again, m2 = robustness.table3(data, match=m)
+    assert m2 is m
+    for col in res:
+        pd.testing.assert_series_equal(again[col].params, res[col].params, rtol=0, atol=0)
+
+
+def test_dropping_each_batch_excludes_exactly_that_batchs_cities(data):
+    from replication import robustness
+
+    out = robustness.drop_each_batch(data)
+    assert list(out) == ["without batch 2012", "without batch 2013", "without batch 2014"]
+    cities = data.drop_duplicates("city_code").set_index("city_code")["pilot_year"]
+    T = data["year"].nunique()
+    for label, r in out.items():
+        b = int(label.split()[-1])
+        gone = cities.index[(cities == b).fillna(False).to_numpy(bool)]
+        assert len(gone) == {2012: 37, 2013: 33, 2014: 25}[b]
+        keep = data[~data["city_code"].isin(gone)]
+        assert r.nobs == len(data) - len(gone) * T == len(keep)
+        assert r.n_clusters == cities.size - len(gone)
+        ref = _panelols_did(keep, ["did", *CONTROLS])
+        np.testing.assert_allclose(r.params[ref.index].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10)

@@ -107,3 +107,58 @@ def test_missing_indicator_column_names_the_columns_and_the_fix(panel):
             gone[0], gone[1], INDICATORS[0])) as err:
         add_index(panel.drop(columns=gone))
     assert all(c not in str(err.value).split("-p indicators=")[1].split("]")[0] for c in gone)
+
+
+# ---------------------------------------------------------------------------------------
+# the alternative indices of chapter 2, against hand computations with numpy
+
+def _small_panel():
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(rng.lognormal(size=(12, 3)), columns=["a", "b", "c"])
+
+
+def test_pca_index_equals_the_first_principal_component_by_hand():
+    from replication.index import pca_index
+
+    df = _small_panel()
+    X = df.to_numpy()
+    Z = (X - X.min(0)) / (X.max(0) - X.min(0))
+    S = (Z - Z.mean(0)) / Z.std(0)  # population SD, as in a correlation-matrix PCA
+    vals, vecs = np.linalg.eigh(S.T @ S)  # eigenvectors of the correlation matrix
+    pc = S @ vecs[:, np.argmax(vals)]
+    if np.corrcoef(pc, Z.mean(1))[0, 1] < 0:
+        pc = -pc
+    expect = 10 * (pc - pc.min()) / (pc.max() - pc.min())
+    got = pca_index(df, ["a", "b", "c"])
+    np.testing.assert_allclose(got.to_numpy(), expect, atol=1e-12)
+    assert got.min() == 0 and got.max() == pytest.approx(10, abs=1e-12)
+    # the first component explains more variance than any other unit direction, e.g. equal weights
+    e = np.ones(3) / np.sqrt(3)
+    assert np.var(S @ vecs[:, np.argmax(vals)]) >= np.var(S @ e) - 1e-12
+
+
+def test_pca_index_of_two_perfectly_correlated_indicators_is_their_min_max():
+    from replication.index import pca_index
+
+    df = pd.DataFrame({"a": [1.0, 2.0, 4.0, 8.0], "b": [3.0, 5.0, 9.0, 17.0]})  # b = 2a + 1
+    np.testing.assert_allclose(pca_index(df, ["a", "b"], scale=1.0).to_numpy(), [0, 1 / 7, 3 / 7, 1], atol=1e-12)
+
+
+def test_entropy_topsis_index_equals_the_hand_computation():
+    from replication.index import entropy_topsis_index
+
+    df = _small_panel()
+    X = df.to_numpy()
+    Z = (X - X.min(0)) / (X.max(0) - X.min(0))
+    w = _hand(X, 1e-4)  # entropy weights with the default shift
+    dplus = np.sqrt((w * (Z - 1.0) ** 2).sum(1))  # the ideal is 1 in every column after min-max
+    dminus = np.sqrt((w * Z ** 2).sum(1))  # the anti-ideal is 0
+    got = entropy_topsis_index(df, ["a", "b", "c"])
+    np.testing.assert_allclose(got.to_numpy(), 10 * dminus / (dplus + dminus), atol=1e-12)
+
+
+def test_entropy_topsis_of_two_rows_is_zero_and_the_scale():
+    from replication.index import entropy_topsis_index
+
+    df = pd.DataFrame({"a": [0.0, 1.0], "b": [5.0, 7.0]})  # row 1 is the ideal, row 0 the anti-ideal
+    np.testing.assert_allclose(entropy_topsis_index(df, ["a", "b"]).to_numpy(), [0.0, 10.0], atol=1e-12)

@@ -1,6 +1,8 @@
 """Mediation (Sobel, vectorised cluster bootstrap) and heterogeneity (interactions, small groups)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,7 @@ def test_sobel_se_equals_its_formula():
     se, z, p = md.sobel(0.5, 0.1, 2.0, 0.4)
     assert se == pytest.approx(np.sqrt(2.0 ** 2 * 0.1 ** 2 + 0.5 ** 2 * 0.4 ** 2))
     assert z == pytest.approx(1.0 / se)
+    assert p == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-12)  # two-sided normal p
 
 
 def test_three_step_pieces_are_the_twfe_regressions(data):
@@ -93,8 +96,17 @@ def test_small_group_gives_an_explanatory_row(data):
 
 
 def test_wald_test_and_permutation_gap(data):
+    from scipy import stats
+
     it = ht.interaction_test(data, "size")
-    assert 0 <= it["p_value"] <= 1 and it["df"][0] == 1
+    assert it["df"][0] == 1
+    # independent reparametrisation: did + did x large; with two groups the Wald F of equal
+    # effects is the square of the t statistic of the interaction (same cluster covariance)
+    d = data.assign(did_large=data["did"] * (data["size"] == "large"))
+    r = twfe(d, "nqp", ["did", "did_large"], cluster="city_code")
+    assert it["wald_F"] == pytest.approx(r.tstat["did_large"] ** 2, rel=1e-8)
+    assert it["df"][1] == r.df_resid
+    assert it["p_value"] == pytest.approx(2 * stats.t.sf(abs(r.tstat["did_large"]), r.df_resid), rel=1e-8)
     pg = ht.permutation_gap(data, "size", ("small_medium", "large"), n_draws=40, seed=1)
     assert pg["draws"].shape == (40,)
     # the gap equals the difference of the pooled interaction model's coefficients

@@ -116,6 +116,20 @@ def test_year_by_year_matching_stays_within_years(panel):
     assert (d.loc[m["_id"], "year"].to_numpy() == m["year"].to_numpy()).all()
 
 
-def test_probit_option_runs(panel):
+def test_probit_option_is_the_probit_mle(panel):
+    """The probit score is Phi(xb), and xb solves the probit likelihood equations
+    sum_i x_i (d_i - Phi_i) phi_i / (Phi_i (1 - Phi_i)) = 0 (checked by hand, not by statsmodels)."""
+    from scipy import stats
+
     res = psm.psm(panel, link="probit", covariates=CONTROLS)
-    assert res.data["pscore"].between(0, 1).all()
+    xb, ps = res.data["xb"].to_numpy(), res.data["pscore"].to_numpy()
+    np.testing.assert_allclose(ps, stats.norm.cdf(xb), rtol=1e-12, atol=0)
+    X = np.column_stack([np.ones(len(panel)), panel[list(CONTROLS)].to_numpy(float)])
+    d = panel["treat"].to_numpy(float)
+    score = X.T @ ((d - ps) * stats.norm.pdf(xb) / (ps * (1 - ps)))
+    assert np.abs(score).max() / len(d) < 1e-6, score
+    # and the score of xb is linear in the covariates: xb = X b for one b (least squares is exact)
+    b, *_ = np.linalg.lstsq(X, xb, rcond=None)
+    np.testing.assert_allclose(X @ b, xb, atol=1e-9)
+    # it differs from the logit score (a different link, so a different model)
+    assert not np.allclose(ps, psm.psm(panel, covariates=CONTROLS).data["pscore"].to_numpy(), atol=1e-3)

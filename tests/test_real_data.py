@@ -23,6 +23,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # runs the book: excluded by `make test-fast`
+
 sys.path.insert(0, str(ROOT / "tests" / "data"))
 import make_yearbook_panel as ybp  # noqa: E402
 

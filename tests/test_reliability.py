@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from test_runner import _project, _run
 
 
+@pytest.mark.slow  # runs notebooks: excluded by `make test-fast`
 def test_failing_notebook_names_notebook_and_cell_and_keeps_the_previous_book(tmp_path):
     proj = _project(tmp_path, ["x = 1", "raise ValueError('boom')"])
     proc = _run(proj)
@@ -64,6 +65,7 @@ def _processes_working_in(folder):
     return found
 
 
+@pytest.mark.slow  # runs notebooks: excluded by `make test-fast`
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_interrupt_in_any_phase_leaves_previous_outputs_and_user_data_intact(tmp_path, phase, sig):
@@ -100,6 +102,7 @@ def test_interrupt_in_any_phase_leaves_previous_outputs_and_user_data_intact(tmp
     assert not _processes_working_in(proj), "a notebook process or kernel outlived the run"
 
 
+@pytest.mark.slow  # runs notebooks: excluded by `make test-fast`
 def test_sigterm_right_after_the_start_leaves_nothing_behind(tmp_path):
     """Before the runner's handler is installed SIGTERM ends the process (nothing was made yet);
     after, the runner unwinds.  Either way: non-zero, no traceback, nothing left behind."""
@@ -114,6 +117,7 @@ def test_sigterm_right_after_the_start_leaves_nothing_behind(tmp_path):
         assert not list((proj / "book").glob(".staging-*"))
 
 
+@pytest.mark.slow  # runs notebooks: excluded by `make test-fast`
 def test_successful_run_swaps_in_the_new_chapters(tmp_path):
     proj = _project(tmp_path, ["y = 2"])
     proc = _run(proj)
@@ -127,6 +131,7 @@ def test_successful_run_swaps_in_the_new_chapters(tmp_path):
 # ---------------------------------------------------------------------------------------
 # property tests
 
+SHIFT = 1e-4  # entropy_index's default shift (all five columns below have direction +)
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -176,6 +181,12 @@ def test_entropy_weights_are_a_probability_vector_invariant_to_rescaling(base, s
     cols = ["patents", "ai_firms", "avg_wage", "urb", "mobile_users"]
     w = entropy_index(sub, cols).weights
     assert (w >= 0).all() and w.sum() == pytest.approx(1.0, abs=1e-12)
+    # the weights are the textbook entropy weights, computed here by hand with numpy
+    X = sub[cols].to_numpy(float)
+    Z = (X - X.min(0)) / (X.max(0) - X.min(0)) + SHIFT
+    P = Z / Z.sum(0)
+    d = 1 + (P * np.log(P)).sum(0) / np.log(len(X))
+    np.testing.assert_allclose(w.to_numpy(), d / d.sum(), rtol=1e-10, atol=1e-14)
     w2 = entropy_index(sub.assign(**{col: sub[col] * scale}), cols).weights
     pd.testing.assert_series_equal(w, w2, atol=1e-9, rtol=0)
 

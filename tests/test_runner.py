@@ -51,6 +51,7 @@ def test_unknown_section(tmp_path):
         resolve_parameters(f, notebooks())
 
 
+@pytest.mark.slow  # runs notebooks: excluded by `make test-fast`
 def test_data_notebook_runs_with_other_years(tmp_path):
     import papermill as pm
 
@@ -179,6 +180,7 @@ def test_an_invalid_panel_stops_the_run_before_any_kernel_with_the_validation_su
     assert not list((proj / "book").glob(".staging-*"))
 
 
+@pytest.mark.slow  # runs notebooks: excluded by `make test-fast`
 def test_run_records_on_the_default_data(tmp_path):
     proj = _project(tmp_path, [RECEIVED])
     (proj / "params" / "probe.yaml").write_text("defaults:\n  seed: 7\n  data_path: ''\n98_probe:\n  wait: 0.5\n")
@@ -212,6 +214,7 @@ def _assert_no_absolute_path(folder, *paths):
                 assert str(p) not in text, f"{f.name} holds the absolute path {p}"
 
 
+@pytest.mark.slow  # runs notebooks: excluded by `make test-fast`
 def test_a_panel_in_the_project_named_from_another_directory(tmp_path, valid_panel):
     proj = _project(tmp_path, [RECEIVED])
     shutil.copy(valid_panel, proj / "data" / "raw" / "panel.csv")
@@ -231,6 +234,7 @@ def test_a_panel_in_the_project_named_from_another_directory(tmp_path, valid_pan
     _assert_no_absolute_path(rec, proj, tmp_path)
 
 
+@pytest.mark.slow  # runs notebooks: excluded by `make test-fast`
 def test_a_panel_outside_the_project_is_never_named_by_its_absolute_path(tmp_path, valid_panel):
     proj = _project(tmp_path, [RECEIVED])
     elsewhere = tmp_path / "elsewhere"

@@ -6,7 +6,6 @@ import filecmp
 import inspect
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -49,26 +48,48 @@ def _kwargs(spec) -> dict:
     return kw
 
 
-def test_bad_input_corpus_through_the_cli():
+def _check_cli_output(name, spec, code, msg):
+    assert code == spec["exit"], (name, msg[-2000:])
+    assert "Traceback" not in msg, (name, msg)
+    assert "np.int64" not in msg and "np.float64" not in msg and "np.str_" not in msg, (name, msg)
+    assert str(CORPUS / name) in msg, (name, msg[:300])
+    for m in spec["message"]:
+        assert m in msg, (name, m, msg[:3000])
+
+
+def test_corpus_has_enough_cases_of_each_kind():
     assert sum(1 for m in MANIFEST.values() if m["exit"] == 2) >= 40
     assert sum(1 for m in MANIFEST.values() if m["exit"] == 0) >= 25
 
-    def one(item):
-        name, spec = item
-        return name, spec, run_cli("validate", str(CORPUS / name), *_args(spec))
 
-    with ThreadPoolExecutor(2) as pool:  # each case is a fresh interpreter, as a user runs it
-        results = list(pool.map(one, sorted(MANIFEST.items())))
-    for name, spec, proc in results:
-        msg = proc.stdout + proc.stderr
-        assert proc.returncode == spec["exit"], (name, msg[-2000:])
-        assert "Traceback" not in msg, (name, msg)
-        assert "np.int64" not in msg and "np.float64" not in msg and "np.str_" not in msg, (name, msg)
-        assert str(CORPUS / name) in msg, (name, msg[:300])
-        for m in spec["message"]:
-            assert m in msg, (name, m, msg[:3000])
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_bad_input_corpus_through_the_cli_in_process(name, capsys):
+    """Every case through ``replication.cli.main``, as the command line calls it (in-process:
+    the subprocess smoke test below covers the interpreter start and the exit code)."""
+    from replication.cli import main
+
+    spec = MANIFEST[name]
+    try:
+        code = main(["validate", str(CORPUS / name), *_args(spec)])
+    except SystemExit as e:  # argparse
+        code = e.code
+    out = capsys.readouterr()
+    _check_cli_output(name, spec, code, out.out + out.err)
 
 
+# one subprocess per kind of case: a failure, a success, a mapping file, --years, a binary file
+SMOKE = ["missing_column.csv", "utf8_with_bom.csv", "yearbook_with_mapping.xlsx", "years_outside_the_file.csv",
+         "binary_garbage.csv"]
+
+
+@pytest.mark.parametrize("name", SMOKE)
+def test_bad_input_corpus_through_the_cli_subprocess_smoke(name):
+    spec = MANIFEST[name]
+    proc = run_cli("validate", str(CORPUS / name), *_args(spec))
+    _check_cli_output(name, spec, proc.returncode, proc.stdout + proc.stderr)
+
+
+@pytest.mark.slow  # the corpus a second time (the CLI test above runs it in-process): excluded by `make test-fast`
 def test_bad_input_corpus_through_load_panel():
     import warnings
 
@@ -78,9 +99,10 @@ def test_bad_input_corpus_through_load_panel():
             if spec["exit"] == 2:
                 with pytest.raises(PanelValidationError) as e:
                     load_panel(CORPUS / name, **_kwargs(spec))
-                assert e.value.problems == validate_panel(CORPUS / name, **_kwargs(spec)).errors, name
+                rep = validate_panel(CORPUS / name, **_kwargs(spec))
+                assert e.value.problems == rep.errors, name
                 # the exception lists the errors; the report adds the warnings (as the CLI prints both)
-                text = str(e.value) + "\n".join(validate_panel(CORPUS / name, **_kwargs(spec)).warnings)
+                text = str(e.value) + "\n".join(rep.warnings)
             else:
                 panel, rep = load_panel(CORPUS / name, report=True, **_kwargs(spec))
                 assert rep.ok and len(panel) > 0, name
@@ -96,6 +118,7 @@ def test_bad_input_corpus_through_load_panel():
         assert "np.int64" not in text and "np.float64" not in text, (name, text)
 
 
+@pytest.mark.slow  # regenerates the whole corpus: excluded by `make test-fast`
 def test_corpus_is_generated_not_hand_edited(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "tests/data/make_bad_corpus.py"), str(tmp_path)],
                           capture_output=True, text=True)
