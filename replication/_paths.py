@@ -13,3 +13,17 @@ RAW_DIR = DATA_DIR / "raw"
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 PARAMS_DIR = PROJECT_ROOT / "params"
 BOOK_DIR = PROJECT_ROOT / "book"
+
+
+def display_path(path) -> str:
+    """How the book names a file: relative to the project when inside it (POSIX form), else
+    its name only, so that no absolute local path is ever published; "" for no path."""
+    if not path:
+        return ""
+    p = Path(os.path.abspath(Path(path).expanduser()))
+    for q in (p, p.resolve()):
+        try:
+            return q.relative_to(PROJECT_ROOT).as_posix()
+        except ValueError:
+            pass
+    return p.name

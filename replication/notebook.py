@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import figures
 from .tables import drop_empty_truth
-from ._paths import PROJECT_ROOT
+from ._paths import PROJECT_ROOT, display_path
 from .data.read import sha256_of
 
 DEFAULT_ONLY = "default-data"  # cell kept only on the default semi-synthetic panel
@@ -60,16 +60,6 @@ def resolve_data_path(path: str | Path) -> Path:
     if p.is_absolute() or p.exists():
         return p
     return PROJECT_ROOT / p
-
-
-def display_path(path: str | Path) -> str:
-    """How the book names a file: relative to the project when inside it, else its name
-    only (no absolute local path is ever published)."""
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
-        return p.name
 
 
 def user_banner(path: str | Path, panel: pd.DataFrame) -> str:

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import yaml
 
-from ._paths import BOOK_DIR, NOTEBOOK_DIR, PROJECT_ROOT
+from ._paths import BOOK_DIR, NOTEBOOK_DIR, PROJECT_ROOT, display_path
 
 CHAPTERS = BOOK_DIR / "chapters"
 OUTPUTS = CHAPTERS / "outputs"
@@ -232,19 +232,6 @@ def _section_stem(section, stems) -> str | None:
     return next((s for s in stems if s == str(section) or s.split("_")[0] == str(section).zfill(2)), None)
 
 
-def _display_name(path) -> str:
-    """A file as the book may name it: relative to the project, or its name only."""
-    if not path:
-        return ""
-    p = Path(os.path.abspath(Path(path).expanduser()))
-    for q in (p, p.resolve()):
-        try:
-            return q.relative_to(PROJECT_ROOT).as_posix()
-        except ValueError:
-            pass
-    return p.name
-
-
 def resolve_parameters(params_file: str | Path | None, nbs: list[Path], overrides: list[str] | None = None,
                        *, sources: dict | None = None, declared: dict | None = None) -> dict[str, dict]:
     """Parameters per notebook from a YAML file and ``name=value`` overrides, checked.
@@ -263,7 +250,7 @@ def resolve_parameters(params_file: str | Path | None, nbs: list[Path], override
     problems = []
     resolved = {nb.stem: {} for nb in nbs}
     origin = {nb.stem: {} for nb in nbs}
-    src_file = _display_name(params_file) if params_file and Path(str(params_file)).is_absolute() else params_file
+    src_file = display_path(params_file) if params_file and Path(str(params_file)).is_absolute() else params_file
     defaults = spec.get("defaults", {}) or {}
     for name, value in defaults.items():
         users = [s for s in resolved if name in declared[s]]
@@ -441,13 +428,13 @@ def describe_data(params: dict, declared: dict, cwd: Path, mappings: set[str] = 
         for s in params:
             if "mapping" in declared[s]:
                 params[s]["mapping"] = rel
-        rec.update(mapping=_display_name(map_path), mapping_sha256=_sha256(map_path))
+        rec.update(mapping=display_path(map_path), mapping_sha256=_sha256(map_path))
     if value:
         rel, path = resolve_user_file(value, cwd)
         for s in params:
             if "data_path" in declared[s]:
                 params[s]["data_path"] = rel
-        rec.update(kind="user", mode="your panel", file=_display_name(path), sha256=_sha256(path))
+        rec.update(kind="user", mode="your panel", file=display_path(path), sha256=_sha256(path))
         from .data import validate_panel
 
         kw = {"mapping": str(map_path)} if map_path is not None else {}
@@ -632,7 +619,7 @@ def _postprocess(path: str) -> None:
     pm_meta = nb.metadata.get("papermill", {})
     for key in ("input_path", "output_path"):
         if pm_meta.get(key):
-            pm_meta[key] = _display_name(pm_meta[key]) if key == "input_path" else Path(pm_meta[key]).name
+            pm_meta[key] = display_path(pm_meta[key]) if key == "input_path" else Path(pm_meta[key]).name
     nbformat.write(nb, path)
     try:
         from .notebook import apply_data_mode
@@ -766,7 +753,7 @@ def _run(state: _State, params_file, only, overrides, jobs, cwd: Path) -> list[d
     for nb in nbs:  # a re-run chapter starts from an empty output folder: no stale tables
         shutil.rmtree(state.staging / "outputs" / nb.stem, ignore_errors=True)
     jobs = jobs or min(len(nbs), os.cpu_count() or 1)
-    shown = _display_name(params_file) if params_file and Path(str(params_file)).is_absolute() else params_file
+    shown = display_path(params_file) if params_file and Path(str(params_file)).is_absolute() else params_file
     print(f"running {len(nbs)} notebook(s) with {shown or 'their defaults'}, {jobs} at a time"
           + (f", data {data['file']}" if data.get("file") else ""), flush=True)
     t0 = time.perf_counter()

@@ -89,7 +89,7 @@ def test_apply_data_mode_keeps_the_cells_of_the_data_used(tmp_path, data_path, k
 
 def test_display_path_never_publishes_an_absolute_path(tmp_path):
     from replication._paths import PROJECT_ROOT
-    from replication.notebook import display_path
+    from replication._paths import display_path
 
     assert display_path(PROJECT_ROOT / "data" / "raw" / "panel.csv") == "data/raw/panel.csv"
     assert display_path(tmp_path / "elsewhere.csv") == "elsewhere.csv"
