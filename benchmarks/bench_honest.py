@@ -1,5 +1,5 @@
 """HonestDiD relative-magnitudes confidence set (C-LF) on the default panel's event study:
-the dual-polytope vertices (replication.honest) vs one HiGHS linear programme per
+the dual-polytope vertices (replication.estimators.honestdid) vs one HiGHS linear programme per
 simulated draw and per grid point (the way HonestDiD solves them).
 
 Same answers first (both give the same set on a reduced grid), then the timing of the
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 
-from replication import honest, staggered
+from replication.estimators import honestdid, staggered
 from replication.data.schema import CONTROLS
-from replication.notebook import load
+from replication.book.chapter import load
 
 FULL, SMALL = 1000, 50  # draws = grid points
 
@@ -20,27 +20,27 @@ FULL, SMALL = 1000, 50  # draws = grid points
 def main() -> None:
     panel, *_ = load(20251206)
     es = staggered.event_study(panel, "nqp", leads=3, lags=8, controls=list(CONTROLS))
-    beta, sigma, n_pre, n_post = honest.event_study_inputs(es)
+    beta, sigma, n_pre, n_post = honestdid.event_study_inputs(es)
     args = (beta, sigma, n_pre, n_post, 1.0)
-    honest.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)  # warm-up
-    small = honest.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)
+    honestdid.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)  # warm-up
+    small = honestdid.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)
     t0 = time.perf_counter()
-    full = honest.rm_confidence_set(*args, grid_points=FULL, sims=FULL)
+    full = honestdid.rm_confidence_set(*args, grid_points=FULL, sims=FULL)
     t_ours = time.perf_counter() - t0
-    old = honest._EtaPolytope.MAX_SUBSETS
-    honest._EtaPolytope.MAX_SUBSETS = 0  # every LP by HiGHS
+    old = honestdid._EtaPolytope.MAX_SUBSETS
+    honestdid._EtaPolytope.MAX_SUBSETS = 0  # every LP by HiGHS
     try:
         t0 = time.perf_counter()
-        naive = honest.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)
+        naive = honestdid.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)
         t_naive = (time.perf_counter() - t0) * FULL / SMALL
     finally:
-        honest._EtaPolytope.MAX_SUBSETS = old
+        honestdid._EtaPolytope.MAX_SUBSETS = old
     diff = max(abs(naive["lower"] - small["lower"]), abs(naive["upper"] - small["upper"]))
     assert diff < 1e-12, f"implementations disagree by {diff}"
     print(f"HonestDiD C-LF, Delta^RM(1), {n_pre} pre- and {n_post} post-periods, {FULL} draws x {FULL} grid points "
           f"(set [{full['lower']:.4f}, {full['upper']:.4f}]; both ways agree on a {SMALL}-point grid)")
     print(f"  {'implementation':<34}{'seconds':>10}{'ratio':>10}")
-    print(f"  {'dual vertices (replication.honest)':<34}{t_ours:>10.3f}{1.0:>10.1f}")
+    print(f"  {'dual vertices (replication.estimators.honestdid)':<34}{t_ours:>10.3f}{1.0:>10.1f}")
     print(f"  {'one HiGHS LP per draw and point':<34}{t_naive:>10.3f}{t_naive / t_ours:>10.1f}   "
           f"({SMALL} draws and points timed, extrapolated)")
 

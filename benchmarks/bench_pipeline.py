@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        from replication.runner import copy_project
+        from replication.book.runner import copy_project
 
         proj = copy_project(Path(tmp) / "project")
         env = {**os.environ, "REPLICATION_ROOT": str(proj)}

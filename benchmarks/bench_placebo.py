@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 
-from replication import placebo
+from replication.estimators import placebo
 from replication.data.schema import CONTROLS
-from replication.notebook import load
+from replication.book.chapter import load
 
 N_DRAWS = 500
 N_NAIVE = 40  # naive draws actually timed; extrapolated linearly to N_DRAWS
@@ -33,7 +33,7 @@ def main() -> None:
     t_pf, diff_pf = pyfixest_loop(panel, PY[:, :N_NAIVE], ours.draws["coef"].to_numpy()[:N_NAIVE])
     print(f"placebo, {N_DRAWS} draws, {len(panel)} city-years (coefficients agree to {diff:.1e})")
     print(f"  {'implementation':<34}{'seconds':>10}{'ratio':>10}")
-    print(f"  {'vectorised (replication.placebo)':<34}{t_ours:>10.3f}{1.0:>10.1f}")
+    print(f"  {'vectorised (replication.estimators.placebo)':<34}{t_ours:>10.3f}{1.0:>10.1f}")
     print(f"  {'loop of PanelOLS fits':<34}{t_naive:>10.3f}{t_naive / t_ours:>10.1f}   "
           f"({N_NAIVE} timed, extrapolated)")
     if t_pf is not None:

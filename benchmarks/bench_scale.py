@@ -39,7 +39,7 @@ def make_panel(n: int, T: int, seed: int = 0) -> pd.DataFrame:
 
 
 def worker(n: int, T: int) -> dict:
-    from replication import did, placebo, threshold
+    from replication.estimators import did, placebo, threshold
 
     df = make_panel(n, T)
     ctr = ["x1", "x2", "x3", "x4", "x5"]

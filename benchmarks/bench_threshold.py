@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from replication import threshold as th
+from replication.estimators import threshold as th
 from replication.data.schema import CONTROLS
-from replication.notebook import load
+from replication.book.chapter import load
 
 ROOT = Path(__file__).resolve().parents[1]
 

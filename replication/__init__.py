@@ -20,7 +20,7 @@ The names are imported lazily (PEP 562), so ``import replication`` stays cheap:
 ``placebo_test``      vectorised placebo (permutation) test of the DID
 ``psm_match``         propensity score matching and balance test
 ``mediation``         three-step mediation with Sobel and bootstrap (the
-                      module ``replication.mediation``, callable as its
+                      module ``replication.estimators.mediation``, callable as its
                       ``three_step``)
 ``panel_threshold``   Hansen (1999) panel threshold model
 ``subgroups``         the DID by group (heterogeneity)
@@ -39,21 +39,21 @@ _LAZY = {
     "load_panel": ("replication.data", "load_panel"),
     "simulate_panel": ("replication.data", "simulate_panel"),
     "validate_panel": ("replication.data", "validate_panel"),
-    "balance_panel": ("replication.fast", "balance_panel"),
-    "add_index": ("replication.index", "add_index"),
-    "entropy_index": ("replication.index", "entropy_index"),
-    "twfe": ("replication.did", "twfe"),
-    "placebo_test": ("replication.placebo", "permutation_test"),
-    "psm_match": ("replication.psm", "psm"),
-    "mediation": ("replication.mediation", None),  # the module, callable as three_step
-    "panel_threshold": ("replication.threshold", "fit_panel_threshold"),
-    "subgroups": ("replication.heterogeneity", "subgroups"),
-    "event_study": ("replication.staggered", "event_study"),
-    "bacon": ("replication.staggered", "bacon"),
-    "callaway_santanna": ("replication.staggered", "callaway_santanna"),
-    "sun_abraham": ("replication.staggered", "sun_abraham"),
-    "imputation": ("replication.staggered", "imputation"),
-    "honest_did": ("replication.api", "honest_did"),
+    "balance_panel": ("replication.estimators.within", "balance_panel"),
+    "add_index": ("replication.data.index", "add_index"),
+    "entropy_index": ("replication.data.index", "entropy_index"),
+    "twfe": ("replication.estimators.did", "twfe"),
+    "placebo_test": ("replication.estimators.placebo", "permutation_test"),
+    "psm_match": ("replication.estimators.psm", "psm"),
+    "mediation": ("replication.estimators.mediation", None),  # the module, callable as three_step
+    "panel_threshold": ("replication.estimators.threshold", "fit_panel_threshold"),
+    "subgroups": ("replication.estimators.heterogeneity", "subgroups"),
+    "event_study": ("replication.estimators.staggered", "event_study"),
+    "bacon": ("replication.estimators.staggered", "bacon"),
+    "callaway_santanna": ("replication.estimators.staggered", "callaway_santanna"),
+    "sun_abraham": ("replication.estimators.staggered", "sun_abraham"),
+    "imputation": ("replication.estimators.staggered", "imputation"),
+    "honest_did": ("replication.estimators.api", "honest_did"),
 }
 
 __all__ = list(_LAZY)

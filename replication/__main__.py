@@ -3,7 +3,7 @@ importing, ends with a message and exit code 130, never a traceback."""
 import sys
 
 try:
-    from .cli import main
+    from replication.book.cli import main
 
     code = main()
 except KeyboardInterrupt:

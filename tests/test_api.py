@@ -7,6 +7,7 @@ below the book layer fails loudly.  The numbers must agree to 1e-10.
 """
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 import replication as rp
 from replication.data import INDICATORS, load_panel
 from replication.data.schema import BY_NAME
-from replication.index import add_index
+from replication.data.index import add_index
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = dict(rtol=1e-10, atol=1e-10)
@@ -70,7 +71,7 @@ def test_public_names_are_listed_documented_and_lazy():
     assert set(PUBLIC) <= set(rp.__all__) and set(rp.__all__) <= set(dir(rp))
     for name in rp.__all__:
         assert getattr(rp, name).__doc__, name
-    assert rp.placebo_test is __import__("replication.placebo").placebo.permutation_test
+    assert rp.placebo_test is importlib.import_module("replication.estimators.placebo").permutation_test
     # importing the package alone loads neither pandas nor an estimator
     out = subprocess.run([sys.executable, "-c", "import sys, replication; "
                           "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'replication')))"],
@@ -79,7 +80,7 @@ def test_public_names_are_listed_documented_and_lazy():
 
 
 def test_mediation_is_both_the_module_and_three_step(panels):
-    from replication import mediation
+    from replication.estimators import mediation
 
     assert callable(rp.mediation) and mediation is rp.mediation and hasattr(mediation, "table4")
 
@@ -131,7 +132,7 @@ def test_panel_threshold(panels):
 
 
 def test_subgroups_and_group_tests(panels):
-    from replication import heterogeneity as ht
+    from replication.estimators import heterogeneity as ht
 
     p, r = panels
     a = rp.subgroups(p, "region", "nqp", treat="did", controls=X_ORIG, **ORIG)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from conftest import run_cli
-from replication import audit
+from replication.report import audit
 
 
 def test_implied_stars_hand_cases():
@@ -75,7 +75,7 @@ def test_check_on_a_users_panel_is_partial_with_reasons_and_judges_each_statisti
     """A panel of eastern cities only: the central and western columns of Table 7 cannot be
     estimated; the scorecard says so instead of failing, states its tolerance, shows no truth,
     and never judges the sign of a p-value, an N or a weight."""
-    from replication.scorecard import compute_all, scorecard
+    from replication.report.scorecard import compute_all, scorecard
 
     east = panel[panel["region"] == "east"].drop(columns=["treat", "did", "broadband"])
     path = tmp_path / "east.csv"
@@ -86,7 +86,7 @@ def test_check_on_a_users_panel_is_partial_with_reasons_and_judges_each_statisti
     assert "tolerance: |ours - paper| <= 0.01 + 0.1 x |paper| (N exactly" in out
     assert "partial scorecard" in out and "not computed" in out
     assert "truth" not in out.lower() and out.startswith("data: east.csv (")
-    from replication.index import add_index
+    from replication.data.index import add_index
 
     card = scorecard(compute_all(add_index(panel[panel["region"] == "east"]), n_placebo=10, n_boot=5), None)
     stats = card[card["row"].isin(["p", "N", "R2", "F"]) | (card["table"] == "Table 1")]

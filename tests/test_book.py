@@ -32,7 +32,7 @@ BROWSER_OWN = re.compile(r"^https?://([a-z0-9-]+\.)*(google\.com|googleapis\.com
 
 
 def _copy_and_run(proj: Path) -> dict:
-    from replication.runner import copy_project
+    from replication.book.runner import copy_project
 
     copy_project(proj)
     env = {**os.environ, "REPLICATION_ROOT": str(proj)}

@@ -2,7 +2,7 @@
 
 Static checks on the notebook sources (fast, every clone) beside the end-to-end check of
 tests/test_real_data.py: prose about the simulator lives only in cells tagged
-``default-data``, which :func:`replication.notebook.apply_data_mode` removes from a
+``default-data``, which :func:`replication.book.chapter.apply_data_mode` removes from a
 chapter executed on a user's panel.
 """
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _executed(tmp_path, data_path: str):
 @pytest.mark.parametrize("data_path, kept", [("", [[], ["default-data"], ["hide-input", "default-data"]]),
                                              ("data/raw/panel.csv", [[], ["user-data"]])])
 def test_apply_data_mode_keeps_the_cells_of_the_data_used(tmp_path, data_path, kept):
-    from replication.notebook import apply_data_mode
+    from replication.book.chapter import apply_data_mode
 
     path = _executed(tmp_path, data_path)
     apply_data_mode(path)

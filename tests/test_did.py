@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from replication import did, fast
+from replication.estimators import did, within
 from replication.data.schema import CONTROLS
-from replication.index import add_index
+from replication.data.index import add_index
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +126,12 @@ def test_demean_unbalanced_equals_dummy_regression():
     D = np.column_stack([np.ones(len(e)), pd.get_dummies(e, drop_first=True, dtype=float),
                          pd.get_dummies(t, drop_first=True, dtype=float)])
     resid = a - D @ np.linalg.lstsq(D, a, rcond=None)[0]
-    np.testing.assert_allclose(fast.demean(a, e, t), resid, atol=1e-10)
-    assert not fast.is_balanced(e, t)
+    np.testing.assert_allclose(within.demean(a, e, t), resid, atol=1e-10)
+    assert not within.is_balanced(e, t)
 
 
 # ---------------------------------------------------------------------------------------
-# Table 3 assembly and dropping each batch (replication.robustness), against PanelOLS on
+# Table 3 assembly and dropping each batch (replication.estimators.robustness), against PanelOLS on
 # the sample each column should use
 
 def _panelols_did(df, regs):
@@ -143,7 +143,7 @@ def _panelols_did(df, regs):
 
 @pytest.fixture(scope="module")
 def table3(data):
-    from replication import robustness
+    from replication.estimators import robustness
 
     return robustness.table3(data)
 
@@ -176,7 +176,7 @@ def test_table3_columns_use_the_samples_the_paper_describes(data, table3):
 
 
 def test_table3_reuses_a_given_match(data, table3):
-    from replication import robustness
+    from replication.estimators import robustness
 
     res, m = table3
     again, m2 = robustness.table3(data, match=m)
@@ -186,7 +186,7 @@ def test_table3_reuses_a_given_match(data, table3):
 
 
 def test_dropping_each_batch_excludes_exactly_that_batchs_cities(data):
-    from replication import robustness
+    from replication.estimators import robustness
 
     out = robustness.drop_each_batch(data)
     assert list(out) == ["without batch 2012", "without batch 2013", "without batch 2014"]

@@ -1,4 +1,4 @@
-"""Rambachan-Roth sensitivity analysis (replication.honest) against R HonestDiD's published
+"""Rambachan-Roth sensitivity analysis (replication.estimators.honestdid) against R HonestDiD's published
 output: the README's ehec example (to its printed digits) and the package's BCdata
 example (to many digits), plus properties that need no oracle."""
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from scipy import optimize
 
 from conftest import ORACLE
-from replication import honest
-from replication.did import twfe
+from replication.estimators import honestdid
+from replication.estimators.did import twfe
 
 BC = json.loads((Path(__file__).parent / "data" / "honestdid_bcdata.json").read_text())
 
@@ -52,26 +52,26 @@ def bc():
 def test_r_random_numbers_equal_r():
     """Values R prints: set.seed(0); rnorm(5) / set.seed(123); rnorm(3) /
     set.seed(42); rnorm(1) / set.seed(1); runif(3)."""
-    np.testing.assert_allclose(honest.r_rnorm(5, 0), [1.262954285, -0.3262333607, 1.329799263, 1.272429321, 0.4146414386],
+    np.testing.assert_allclose(honestdid.r_rnorm(5, 0), [1.262954285, -0.3262333607, 1.329799263, 1.272429321, 0.4146414386],
                                atol=1e-9)
-    np.testing.assert_allclose(honest.r_rnorm(3, 123), [-0.56047565, -0.23017749, 1.55870831], atol=1e-8)
-    np.testing.assert_allclose(honest.r_rnorm(1, 42), [1.37095845], atol=1e-8)
-    np.testing.assert_allclose(honest.r_runif(3, 1), [0.2655086631, 0.3721238966, 0.5728533633], atol=1e-9)
+    np.testing.assert_allclose(honestdid.r_rnorm(3, 123), [-0.56047565, -0.23017749, 1.55870831], atol=1e-8)
+    np.testing.assert_allclose(honestdid.r_rnorm(1, 42), [1.37095845], atol=1e-8)
+    np.testing.assert_allclose(honestdid.r_runif(3, 1), [0.2655086631, 0.3721238966, 0.5728533633], atol=1e-9)
 
 
 def test_r_rmvnorm_has_the_right_covariance():
     S = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, -0.3], [0.0, -0.3, 0.5]])
-    x = honest.r_rmvnorm(200_000, S, 0)
+    x = honestdid.r_rmvnorm(200_000, S, 0)
     np.testing.assert_allclose(np.cov(x.T), S, atol=0.02)
 
 
 def test_cv_alpha():
-    assert honest.cv_alpha(0.0) == pytest.approx(1.959964, abs=1e-6)
-    assert honest.cv_alpha(3.0) == pytest.approx(3.0 + 1.644854, abs=1e-3)
-    sim = honest.cv_alpha(0.0, method="honestdid")  # 10^6 draws: Monte Carlo error ~0.002
-    assert sim != honest.cv_alpha(0.0) and sim == pytest.approx(1.96, abs=0.006)
+    assert honestdid.cv_alpha(0.0) == pytest.approx(1.959964, abs=1e-6)
+    assert honestdid.cv_alpha(3.0) == pytest.approx(3.0 + 1.644854, abs=1e-3)
+    sim = honestdid.cv_alpha(0.0, method="honestdid")  # 10^6 draws: Monte Carlo error ~0.002
+    assert sim != honestdid.cv_alpha(0.0) and sim == pytest.approx(1.96, abs=0.006)
     with pytest.raises(ValueError, match="cv method"):
-        honest.cv_alpha(0.0, method="bootstrap")
+        honestdid.cv_alpha(0.0, method="bootstrap")
 
 
 # --- smoothness (FLCI) ------------------------------------------------------------------
@@ -90,7 +90,7 @@ def test_flci_equals_the_honestdid_readme_to_its_printed_digits(ehec, M):
     tolerance, which moves the centre by about 1e-6 (the BCdata example below shows the
     same 8e-7 at M = 0)."""
     b, S = ehec
-    r = honest.flci_smoothness(b, S, 5, 2, M, cv="honestdid")
+    r = honestdid.flci_smoothness(b, S, 5, 2, M, cv="honestdid")
     lo, hi = README_SD[M]
     assert rounds_to(r["lower"], lo, slack=2e-6 if M == 0 else 0.0), (r["lower"], lo)
     assert rounds_to(r["upper"], hi), (r["upper"], hi)
@@ -101,7 +101,7 @@ def test_flci_with_the_exact_critical_value_is_close_to_the_readme(ehec):
     the end points by less than 1e-4 beyond the README's rounding."""
     b, S = ehec
     for M, (lo, hi) in README_SD.items():
-        r = honest.flci_smoothness(b, S, 5, 2, M)
+        r = honestdid.flci_smoothness(b, S, 5, 2, M)
         assert rounds_to(r["lower"], lo, slack=1e-4) and rounds_to(r["upper"], hi, slack=1e-4), M
 
 
@@ -110,7 +110,7 @@ def _flci_direct(beta, sigma, n_pre, n_post, M, alpha=0.05):
     pre-period weights (trend-removal equality, |K'w| <= u), with analytic gradients."""
     from scipy import stats
     l_vec = np.eye(n_post)[0]
-    ts, K = honest._second_difference_basis(n_pre, n_post)
+    ts, K = honestdid._second_difference_basis(n_pre, n_post)
     tp = ts[:n_pre].astype(float)
     c0 = -float(ts[n_pre + 1:] @ l_vec)
     Kv, Kl = K.T[:, :n_pre], K.T[:, n_pre + 1:] @ l_vec
@@ -121,7 +121,7 @@ def _flci_direct(beta, sigma, n_pre, n_post, M, alpha=0.05):
         w = np.r_[v, l_vec]
         s = np.sqrt(w @ sigma @ w)
         B = M * u.sum()
-        c = honest.cv_alpha(B / s, alpha)
+        c = honestdid.cv_alpha(B / s, alpha)
         p1, p2 = stats.norm.pdf(c - B / s), stats.norm.pdf(c + B / s)
         d = (p1 - p2) / (p1 + p2)
         return s * c, np.r_[(c - B / s * d) * (sigma @ w)[:n_pre] / s, M * d * np.ones(nk)]
@@ -141,7 +141,7 @@ def test_flci_equals_a_direct_minimisation(bc, M):
     """Two algorithms (HonestDiD's bias-given-sd decomposition; direct minimisation of
     the closed-form half-length) find the same interval."""
     b, S = bc
-    r = honest.flci_smoothness(b, S, 4, 4, M)
+    r = honestdid.flci_smoothness(b, S, 4, 4, M)
     lo, hi = _flci_direct(b, S, 4, 4, M)
     assert r["lower"] == pytest.approx(lo, abs=1e-7) and r["upper"] == pytest.approx(hi, abs=1e-7)
 
@@ -154,7 +154,7 @@ def test_flci_equals_r_on_bcdata(bc):
     7.5e-5 and 4.7e-4; the half-lengths by 3.5e-6 and 3e-7)."""
     b, S = bc
     for M, lo, hi in zip(BC["flci"]["M"], BC["flci"]["lb"], BC["flci"]["ub"]):
-        r = honest.flci_smoothness(b, S, 4, 4, M, cv="honestdid")
+        r = honestdid.flci_smoothness(b, S, 4, 4, M, cv="honestdid")
         assert r["half_length"] == pytest.approx((hi - lo) / 2, abs=4e-6), M
         if M not in (0.01, 0.02):
             assert r["lower"] == pytest.approx(lo, abs=1e-6) and r["upper"] == pytest.approx(hi, abs=1e-6), M
@@ -162,7 +162,7 @@ def test_flci_equals_r_on_bcdata(bc):
 
 def test_flci_widens_with_m(ehec):
     b, S = ehec
-    rs = honest.sensitivity_smoothness(b, S, 5, 2, [0.0, 0.01, 0.02, 0.04])
+    rs = honestdid.sensitivity_smoothness(b, S, 5, 2, [0.0, 0.01, 0.02, 0.04])
     assert all(np.diff([r["half_length"] for r in rs]) > 0)
 
 
@@ -173,26 +173,26 @@ def test_linear_pretrend_is_removed_exactly():
     S = np.diag(rng.uniform(0.5, 1.5, 7)) * 1e-4
     b = rng.normal(0, 0.01, 7)
     t = np.r_[np.arange(-5, 0), np.arange(1, 3)].astype(float)
-    a = honest.flci_smoothness(b, S, 5, 2, 0.0)
-    c = honest.flci_smoothness(b + 0.03 * t, S, 5, 2, 0.0)
+    a = honestdid.flci_smoothness(b, S, 5, 2, 0.0)
+    c = honestdid.flci_smoothness(b + 0.03 * t, S, 5, 2, 0.0)
     assert c["estimate"] - a["estimate"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_original_ci(bc):
     b, S = bc
-    r = honest.original_ci(b, S, 4, 4)
+    r = honestdid.original_ci(b, S, 4, 4)
     assert (r["lower"], r["upper"]) == pytest.approx(tuple(BC["original_ci"]), abs=1e-9)
 
 
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="n_pre \\+ n_post"):
-        honest.flci_smoothness(np.zeros(6), np.eye(6), 5, 2, 0.0)
+        honestdid.flci_smoothness(np.zeros(6), np.eye(6), 5, 2, 0.0)
     with pytest.raises(ValueError, match="two pre-periods"):
-        honest.flci_smoothness(np.zeros(3), np.eye(3), 1, 2, 0.0)
+        honestdid.flci_smoothness(np.zeros(3), np.eye(3), 1, 2, 0.0)
     with pytest.raises(ValueError, match="two post-periods"):
-        honest.rm_confidence_set(np.zeros(6), np.eye(6), 5, 1, 1.0)
+        honestdid.rm_confidence_set(np.zeros(6), np.eye(6), 5, 1, 1.0)
     with pytest.raises(ValueError, match="l_vec"):
-        honest.rm_confidence_set(np.zeros(7), np.eye(7), 5, 2, 1.0, l_vec=[1, 0, 0])
+        honestdid.rm_confidence_set(np.zeros(7), np.eye(7), 5, 2, 1.0, l_vec=[1, 0, 0])
 
 
 # --- relative magnitudes (C-LF) ---------------------------------------------------------
@@ -201,7 +201,7 @@ def test_bad_input_is_named():
 def test_rm_equals_the_honestdid_readme_to_its_printed_digits(ehec, Mbar, published):
     """The oracle README's C-LF intervals (current HonestDiD: grid = identified set +- 20 sd)."""
     b, S = ehec
-    r = honest.rm_confidence_set(b, S, 5, 2, Mbar)
+    r = honestdid.rm_confidence_set(b, S, 5, 2, Mbar)
     assert rounds_to(r["lower"], published[0]), r["lower"]
     assert rounds_to(r["upper"], published[1]), r["upper"]
 
@@ -215,7 +215,7 @@ def test_rm_equals_the_earlier_readme_with_its_grid(ehec):
     b, S = ehec
     sd = np.sqrt(S[5, 5])
     for Mbar, (lo, hi) in README_RM_ZERO_GRID.items():
-        r = honest.rm_confidence_set(b, S, 5, 2, Mbar, grid_lb=-20 * sd, grid_ub=20 * sd)
+        r = honestdid.rm_confidence_set(b, S, 5, 2, Mbar, grid_lb=-20 * sd, grid_ub=20 * sd)
         assert rounds_to(r["lower"], lo) and rounds_to(r["upper"], hi), (Mbar, r["lower"], r["upper"])
 
 
@@ -225,7 +225,7 @@ def test_rm_equals_r_on_bcdata(bc):
     b, S = bc
     sd = np.sqrt(S[4, 4])
     for Mbar, lo, hi in zip(BC["rm"]["Mbar"], BC["rm"]["lb"], BC["rm"]["ub"]):
-        r = honest.rm_confidence_set(b, S, 4, 4, Mbar, grid_lb=-20 * sd, grid_ub=20 * sd)
+        r = honestdid.rm_confidence_set(b, S, 4, 4, Mbar, grid_lb=-20 * sd, grid_ub=20 * sd)
         assert r["lower"] == pytest.approx(lo, abs=1e-9) and r["upper"] == pytest.approx(hi, abs=1e-9), Mbar
 
 
@@ -234,15 +234,15 @@ def test_rm_shrinks_to_the_identified_set_as_noise_vanishes(ehec):
     (computed by linear programmes, independently of the ARP test)."""
     b, S = ehec
     for Mbar in (0.5, 1.0):
-        lo, hi = honest.rm_identified_set(b, 5, 2, Mbar)
-        r = honest.rm_confidence_set(b, S * 1e-6, 5, 2, Mbar, grid_lb=lo - 0.01, grid_ub=hi + 0.01, grid_points=2001)
+        lo, hi = honestdid.rm_identified_set(b, 5, 2, Mbar)
+        r = honestdid.rm_confidence_set(b, S * 1e-6, 5, 2, Mbar, grid_lb=lo - 0.01, grid_ub=hi + 0.01, grid_points=2001)
         assert r["lower"] == pytest.approx(lo, abs=5e-4) and r["upper"] == pytest.approx(hi, abs=5e-4)
         assert r["lower"] <= lo + 1e-5 and r["upper"] >= hi - 1e-5
 
 
 def test_rm_sets_grow_with_mbar(ehec):
     b, S = ehec
-    rs = honest.sensitivity_rm(b, S, 5, 2, [0.5, 1.0, 2.0])
+    rs = honestdid.sensitivity_rm(b, S, 5, 2, [0.5, 1.0, 2.0])
     assert all(a["lower"] >= c["lower"] and a["upper"] <= c["upper"] for a, c in zip(rs, rs[1:]))
 
 
@@ -252,12 +252,12 @@ def test_eta_vertices_equal_the_linear_programme():
     X = rng.normal(size=(8, 3))
     sd = rng.uniform(0.5, 2.0, 8)
     Y = rng.normal(size=(50, 8))
-    fast = honest._EtaPolytope(X, sd)
-    honest._EtaPolytope.MAX_SUBSETS, old = 0, honest._EtaPolytope.MAX_SUBSETS
+    fast = honestdid._EtaPolytope(X, sd)
+    honestdid._EtaPolytope.MAX_SUBSETS, old = 0, honestdid._EtaPolytope.MAX_SUBSETS
     try:
-        slow = honest._EtaPolytope(X, sd)
+        slow = honestdid._EtaPolytope(X, sd)
     finally:
-        honest._EtaPolytope.MAX_SUBSETS = old
+        honestdid._EtaPolytope.MAX_SUBSETS = old
     assert slow.vertices is None and fast.vertices is not None
     e1, l1 = fast.solve(Y)
     e2, l2 = slow.solve(Y)
@@ -266,11 +266,11 @@ def test_eta_vertices_equal_the_linear_programme():
 
 
 def test_event_study_inputs_are_in_honestdid_layout(panel):
-    from replication import staggered
-    from replication.index import add_index
+    from replication.estimators import staggered
+    from replication.data.index import add_index
 
     es = staggered.event_study(add_index(panel), "nqp", leads=3, lags=4)
-    beta, sigma, n_pre, n_post = honest.event_study_inputs(es)
+    beta, sigma, n_pre, n_post = honestdid.event_study_inputs(es)
     assert (n_pre, n_post) == (2, 5) and beta.shape == (7,) and sigma.shape == (7, 7)
     t = es["table"].set_index("event_time")
     np.testing.assert_allclose(beta, t.loc[[-3, -2, 0, 1, 2, 3, 4], "coef"].to_numpy())
@@ -280,7 +280,7 @@ def test_event_study_inputs_are_in_honestdid_layout(panel):
 def test_rm_methods_equal_r_on_bcdata_with_a_200_point_grid(bc, method):
     b, S = bc
     sd = np.sqrt(S[4, 4])
-    r = honest.rm_confidence_set(b, S, 4, 4, 1.0, grid_lb=-20 * sd, grid_ub=20 * sd, grid_points=200, method=method)
+    r = honestdid.rm_confidence_set(b, S, 4, 4, 1.0, grid_lb=-20 * sd, grid_ub=20 * sd, grid_points=200, method=method)
     lo, hi = BC["rm_Mbar1_grid200"][method]
     assert r["lower"] == pytest.approx(lo, abs=1e-9) and r["upper"] == pytest.approx(hi, abs=1e-9)
     assert r["method"] == method
@@ -289,7 +289,7 @@ def test_rm_methods_equal_r_on_bcdata_with_a_200_point_grid(bc, method):
 def test_event_time_inputs_check_the_layout():
     coef = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5], index=[-3, -2, 0, 1, 2])
     cov = pd.DataFrame(np.eye(5), index=coef.index, columns=coef.index)
-    b, S, n_pre, n_post = honest.event_time_inputs(coef, cov, last=1)
+    b, S, n_pre, n_post = honestdid.event_time_inputs(coef, cov, last=1)
     assert (n_pre, n_post) == (2, 2) and list(b) == [0.1, 0.2, 0.3, 0.4]
     with pytest.raises(ValueError, match="consecutive"):
-        honest.event_time_inputs(coef.drop(-2), cov.drop(index=-2, columns=-2))
+        honestdid.event_time_inputs(coef.drop(-2), cov.drop(index=-2, columns=-2))

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication.index import entropy_index
+from replication.data.index import entropy_index
 
 
 def _hand(X: np.ndarray, shift: float) -> np.ndarray:
@@ -77,7 +77,7 @@ def test_missing_values_are_an_error():
 
 def test_add_index_from_a_subset_of_the_indicators(panel):
     from replication.data.schema import INDICATORS
-    from replication.index import add_index
+    from replication.data.index import add_index
 
     sub = list(INDICATORS[:4])
     out = add_index(panel, indicators=sub)
@@ -88,7 +88,7 @@ def test_add_index_from_a_subset_of_the_indicators(panel):
 
 def test_add_index_rejects_bad_indicator_choices(panel):
     from replication.data.schema import INDICATORS
-    from replication.index import add_index
+    from replication.data.index import add_index
 
     with pytest.raises(ValueError, match=r"unknown indicator\(s\) \['gdp'\].*" + INDICATORS[-1]):
         add_index(panel, indicators=[INDICATORS[0], "gdp"])
@@ -100,7 +100,7 @@ def test_add_index_rejects_bad_indicator_choices(panel):
 
 def test_missing_indicator_column_names_the_columns_and_the_fix(panel):
     from replication.data.schema import INDICATORS
-    from replication.index import add_index
+    from replication.data.index import add_index
 
     gone = [INDICATORS[3], INDICATORS[7]]
     with pytest.raises(ValueError, match=r"\['%s', '%s'\] are not in the panel.*-p indicators='\[%s, " % (
@@ -118,7 +118,7 @@ def _small_panel():
 
 
 def test_pca_index_equals_the_first_principal_component_by_hand():
-    from replication.index import pca_index
+    from replication.data.index import pca_index
 
     df = _small_panel()
     X = df.to_numpy()
@@ -138,14 +138,14 @@ def test_pca_index_equals_the_first_principal_component_by_hand():
 
 
 def test_pca_index_of_two_perfectly_correlated_indicators_is_their_min_max():
-    from replication.index import pca_index
+    from replication.data.index import pca_index
 
     df = pd.DataFrame({"a": [1.0, 2.0, 4.0, 8.0], "b": [3.0, 5.0, 9.0, 17.0]})  # b = 2a + 1
     np.testing.assert_allclose(pca_index(df, ["a", "b"], scale=1.0).to_numpy(), [0, 1 / 7, 3 / 7, 1], atol=1e-12)
 
 
 def test_entropy_topsis_index_equals_the_hand_computation():
-    from replication.index import entropy_topsis_index
+    from replication.data.index import entropy_topsis_index
 
     df = _small_panel()
     X = df.to_numpy()
@@ -158,7 +158,7 @@ def test_entropy_topsis_index_equals_the_hand_computation():
 
 
 def test_entropy_topsis_of_two_rows_is_zero_and_the_scale():
-    from replication.index import entropy_topsis_index
+    from replication.data.index import entropy_topsis_index
 
     df = pd.DataFrame({"a": [0.0, 1.0], "b": [5.0, 7.0]})  # row 1 is the ideal, row 0 the anti-ideal
     np.testing.assert_allclose(entropy_topsis_index(df, ["a", "b"]).to_numpy(), [0.0, 10.0], atol=1e-12)

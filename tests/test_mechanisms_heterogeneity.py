@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication import heterogeneity as ht
-from replication import mediation as md
-from replication.did import twfe
-from replication.index import add_index
+from replication.estimators import heterogeneity as ht
+from replication.estimators import mediation as md
+from replication.estimators.did import twfe
+from replication.data.index import add_index
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from replication import paper
+from replication.report import paper
 
 
 def test_cell_parser():
@@ -54,7 +54,7 @@ def test_table5_and_text():
 # the scorecard's verdicts
 
 def test_within_tolerance_rules():
-    from replication.scorecard import within_tolerance as wt
+    from replication.report.scorecard import within_tolerance as wt
 
     # N: exact (after rounding), whatever the tolerances
     assert wt("N", 3990, 3990.0, 0, 0) and wt("N", 3990, 3990.4, 0, 0)
@@ -71,9 +71,9 @@ def test_within_tolerance_rules():
 
 
 def test_scorecard_leaves_verdicts_empty_where_nothing_was_computed(panel):
-    from replication import did
-    from replication.index import add_index
-    from replication.scorecard import scorecard
+    from replication.estimators import did
+    from replication.data.index import add_index
+    from replication.report.scorecard import scorecard
 
     t2 = did.table2(add_index(panel))
     del t2["(4)"]  # a column this panel "could not" estimate

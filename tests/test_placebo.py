@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from replication import placebo
+from replication.estimators import placebo
 from replication.data.schema import CONTROLS
-from replication.index import add_index
+from replication.data.index import add_index
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def test_five_draws_equal_fresh_panelols_fits(data):
 
 
 def test_placebo_se_equals_twfe_se(data):
-    from replication.did import twfe
+    from replication.estimators.did import twfe
 
     PY = placebo._placebo_years(_pilots(data), data["year"].to_numpy(), "random_years", 2, np.random.default_rng(5))
     res = placebo.permutation_test(data, n_draws=2, seed=5, scheme="random_years")

@@ -104,3 +104,63 @@ def test_plumbing_cells_are_hidden(path):
     for c in nb.cells:
         if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", []):
             assert "hide-input" in c.metadata.get("tags", []), f"{path.name}: tag plumbing cells hide-input"
+
+
+# --- the package's layers: data -> estimators -> report -> book, imports only go down ---
+LAYERS = {"replication._paths": 0, "replication.data": 1, "replication.estimators": 2,
+          "replication.report": 3, "replication.book": 4}
+
+
+def _layer(module: str) -> int:
+    for prefix, rank in sorted(LAYERS.items(), key=lambda kv: -len(kv[0])):
+        if module == prefix or module.startswith(prefix + "."):
+            return rank
+    return 5  # replication/__init__.py and __main__.py: the public face, above everything
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every replication import in a file, including those inside functions."""
+    import ast
+
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            # "from replication.estimators import did" imports the module replication.estimators.did
+            out += [(node.lineno, n) for n in names if n.startswith("replication")]
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            out.append((node.lineno, "." * node.level + (node.module or "")))
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names if a.name.startswith("replication")]
+    return out
+
+
+def _package_modules():
+    pkg = ROOT / "replication"
+    for path in sorted(pkg.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        yield path, ".".join(parts)
+
+
+def test_imports_only_go_down_the_layers():
+    """A lower layer never imports a higher one (data -> estimators -> report -> book), and the
+    package uses absolute imports so that this check sees every edge."""
+    bad = []
+    for path, module in _package_modules():
+        own = _layer(module)
+        for line, target in _imports(path):
+            if target.startswith("."):
+                bad.append(f"{path.relative_to(ROOT)}:{line} relative import {target} (use replication....)")
+            elif target.split(".")[0] == "replication" and _layer(target) > own:
+                bad.append(f"{path.relative_to(ROOT)}:{line} {module} (layer {own}) imports {target} (layer {_layer(target)})")
+    assert not bad, "imports that go up the layers:\n" + "\n".join(bad)
+
+
+def test_the_layer_check_can_fail(tmp_path):
+    """The direction test sees an upward import inside a function."""
+    f = tmp_path / "m.py"
+    f.write_text("def f():\n    from replication.report import tables\n")
+    assert [t for _, t in _imports(f)] == ["replication.report", "replication.report.tables"]
+    assert _layer("replication.report.tables") > _layer("replication.estimators.did")

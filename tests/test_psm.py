@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication import psm
+from replication.estimators import psm
 from replication.data.schema import CONTROLS
 
 

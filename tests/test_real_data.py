@@ -53,7 +53,7 @@ def _cli(proj: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedPro
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    from replication.runner import copy_project
+    from replication.book.runner import copy_project
 
     proj = tmp_path_factory.mktemp("realdata") / "project"
     copy_project(proj)
@@ -145,7 +145,7 @@ def test_chapter_one_has_the_data_report_and_the_balancing_is_reported(run, proj
 def test_the_readme_commands_are_the_ones_tested(tmp_path):
     """The README's 'Bringing real data' commands: `validate` runs verbatim on a panel in the
     codebook's schema; the `run` command is the one the fixture above runs (plus the mapping)."""
-    from replication.runner import copy_project
+    from replication.book.runner import copy_project
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Bringing real data"):readme.index("## How to cite")]

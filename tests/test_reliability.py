@@ -137,7 +137,7 @@ SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[Healt
 
 @pytest.fixture(scope="module")
 def base(panel):
-    from replication.index import add_index
+    from replication.data.index import add_index
 
     return add_index(panel)
 
@@ -163,7 +163,7 @@ def test_any_valid_subpanel_loads_and_keeps_its_size(base, n_cities, first, leng
 @SETTINGS
 @given(seed=st.integers(0, 10_000))
 def test_row_order_does_not_change_any_estimate(base, seed):
-    from replication.did import twfe
+    from replication.estimators.did import twfe
 
     a = twfe(base, "nqp")
     b = twfe(base.sample(frac=1, random_state=seed), "nqp")
@@ -175,7 +175,7 @@ def test_row_order_does_not_change_any_estimate(base, seed):
 @given(seed=st.integers(0, 10_000), scale=st.floats(1e-3, 1e3), col=st.sampled_from(["patents", "ai_firms",
                                                                                       "avg_wage", "urb"]))
 def test_entropy_weights_are_a_probability_vector_invariant_to_rescaling(base, seed, scale, col):
-    from replication.index import entropy_index
+    from replication.data.index import entropy_index
 
     sub = base.sample(n=500, random_state=seed)
     cols = ["patents", "ai_firms", "avg_wage", "urb", "mobile_users"]
@@ -195,7 +195,7 @@ def test_entropy_weights_are_a_probability_vector_invariant_to_rescaling(base, s
 # degenerate analysis cases: a clear message, never a crash deep inside a library
 
 def test_degenerate_cases_have_clear_messages(base):
-    from replication import did, heterogeneity, placebo, psm, threshold
+    from replication.estimators import did, heterogeneity, placebo, psm, threshold
 
     with pytest.raises(ValueError, match="collinear"):
         did.twfe(base.assign(pd2=base["pd"] + 0.0), "nqp", "did", ["pd", "pd2"])

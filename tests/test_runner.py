@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from replication.runner import DataError, RunError, notebooks, resolve_parameters, resolve_user_file
+from replication.book.runner import DataError, RunError, notebooks, resolve_parameters, resolve_user_file
 
 
 def test_paper_params_resolve():
@@ -152,8 +152,8 @@ def test_a_missing_data_file_stops_the_run_at_once(tmp_path):
     assert (proj / "book" / "chapters" / "previous.txt").read_text() == "the previous book"
     assert wall < 10, wall  # a process start (~0.5 s); the runner's own part is timed below
     # the runner's part, in a fresh interpreter: milliseconds, and papermill is never imported
-    code = ("import sys, time\nimport replication.cli, replication.data\nt = time.perf_counter()\n"
-            "rc = replication.cli.main(['run', '--params', '', '-p', 'data_path=nope.csv'])\n"
+    code = ("import sys, time\nimport replication.book.cli, replication.data\nt = time.perf_counter()\n"
+            "rc = replication.book.cli.main(['run', '--params', '', '-p', 'data_path=nope.csv'])\n"
             "print(rc, time.perf_counter() - t, 'papermill' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                          env={**os.environ, "REPLICATION_ROOT": str(proj)})
@@ -260,7 +260,7 @@ def test_a_panel_outside_the_project_is_never_named_by_its_absolute_path(tmp_pat
 
 
 def test_a_partial_run_on_other_data_is_refused(tmp_path):
-    from replication.runner import _check_partial_run
+    from replication.book.runner import _check_partial_run
 
     out = tmp_path / "chapters" / "outputs"
     out.mkdir(parents=True)
@@ -280,7 +280,7 @@ def test_a_partial_run_on_other_data_is_refused(tmp_path):
 
 
 def test_the_user_data_admonition_names_file_hash_and_size_and_nothing_simulated():
-    from replication.runner import data_source_markdown
+    from replication.book.runner import data_source_markdown
 
     md = data_source_markdown({"kind": "user", "mode": "your panel", "file": "data/raw/panel.csv",
                                "sha256": "0123456789abcdef" * 4, "rows": 3402, "cities": 289, "n_years": 12,
@@ -296,7 +296,7 @@ def test_a_signal_during_the_swap_undoes_it(tmp_path, monkeypatch):
     renames were undone; the cleanup then removes the staging folder."""
     import signal as sig
 
-    from replication import runner
+    from replication.book import runner
 
     book = tmp_path / "book"
     chapters, staging = book / "chapters", book / ".staging-1"

@@ -7,8 +7,8 @@ import pytest
 import statsmodels.api as sm
 
 from conftest import ORACLE
-from replication import staggered as sg
-from replication.did import twfe
+from replication.estimators import staggered as sg
+from replication.estimators.did import twfe
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_imputation_equals_a_two_stage_regression(mpdta):
 
 
 def test_event_study_pretrend_test_and_reference_period(panel):
-    from replication.index import add_index
+    from replication.data.index import add_index
 
     d = add_index(panel)
     es = sg.event_study(d, "nqp", leads=3, lags=6)
@@ -107,7 +107,7 @@ def test_event_study_pretrend_test_and_reference_period(panel):
 
 def test_event_study_detects_a_planted_pretrend():
     from replication.data import load_panel
-    from replication.index import add_index
+    from replication.data.index import add_index
 
     d = add_index(load_panel(seed=3, pretrend=0.3))
     assert sg.event_study(d, "nqp", leads=3, lags=6)["pretrend_p"] < 0.01

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from conftest import ORACLE
-from replication import threshold as th
+from replication.estimators import threshold as th
 from replication.data.schema import CONTROLS
-from replication.index import add_index
+from replication.data.index import add_index
 
 HANSEN_CONTROLS = ["q1", "q2", "q3", "d1", "qd1"]
 

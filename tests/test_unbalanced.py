@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from replication import did, fast, placebo, psm, robustness, staggered as sg, threshold as th
-from replication import heterogeneity as ht
-from replication import mediation as md
+from replication.estimators import did, within, placebo, psm, robustness, staggered as sg, threshold as th
+from replication.estimators import heterogeneity as ht
+from replication.estimators import mediation as md
 from replication.data.facts import MUNICIPALITIES
 from replication.data.schema import CONTROLS
-from replication.index import add_index
+from replication.data.index import add_index
 
 C = list(CONTROLS)
 TOL = 1e-8
@@ -103,7 +103,7 @@ def _panelols(d: pd.DataFrame, y: str, regs: list[str], entity="city_code", time
 def test_fixture_is_unbalanced_as_described(ub, fixture, panel):
     info = fixture[1]
     assert len(ub) == len(panel) - 5 * 4 - 5 * 3 - 30
-    assert not fast.is_balanced(ub["city_code"].to_numpy(), ub["year"].to_numpy())
+    assert not within.is_balanced(ub["city_code"].to_numpy(), ub["year"].to_numpy())
     span = ub.groupby("city_code")["year"].agg(["min", "max"])
     assert (span.loc[info["leavers"], "max"] == 2018).all() and (span.loc[info["entrants"], "min"] == 2012).all()
     assert ub.loc[ub["city_code"] == info["nosize"], "large_city"].isna().all()
@@ -114,11 +114,11 @@ def test_fixture_is_unbalanced_as_described(ub, fixture, panel):
 def test_demeaner_equals_the_dummy_regression(ub, direct, monkeypatch):
     """The exact sweep-and-solve path and the alternating-projections fallback."""
     if not direct:
-        monkeypatch.setattr(fast.Demeaner, "DIRECT_MAX", 0)
+        monkeypatch.setattr(within.Demeaner, "DIRECT_MAX", 0)
     d = ub.sort_values(["city_code", "year"])
     e, t = d["city_code"].to_numpy(), d["year"].to_numpy()
     A = d[["nqp", "did", *C]].to_numpy(float)
-    dm = fast.Demeaner(e, t)
+    dm = within.Demeaner(e, t)
     assert dm.method == ("direct" if direct else "alternating projections")
     D = np.column_stack([np.ones(len(e)), pd.get_dummies(e, drop_first=True, dtype=float),
                          pd.get_dummies(t, drop_first=True, dtype=float)])
@@ -136,22 +136,22 @@ def _toy():
 
 def test_balance_panel_rules():
     toy = _toy()
-    same, info = fast.balance_panel(toy, "id", "t")
+    same, info = within.balance_panel(toy, "id", "t")
     assert same is toy and info["cities_dropped"] == [] and info["rows_after"] == info["rows_before"] == 20
     gappy = toy.drop(index=[0, 1, 7])  # id 1 misses 2000 and 2001, id 2 misses 2002
-    b, info = fast.balance_panel(gappy, "id", "t", "drop_cities")
+    b, info = within.balance_panel(gappy, "id", "t", "drop_cities")
     assert sorted(b["id"].unique()) == [3, 4] and info["cities_dropped"] == [1, 2] and info["years_dropped"] == []
     assert info["rows_before"] == 17 and info["rows_after"] == 10 and info["rows_after_other_rule"] == 8
     assert info["missing_cells"] == 3 and info["rule"] == "drop_cities"
-    b, info = fast.balance_panel(gappy, "id", "t", "drop_years")
+    b, info = within.balance_panel(gappy, "id", "t", "drop_years")
     assert sorted(b["t"].unique()) == [2003, 2004] and info["years_dropped"] == [2000, 2001, 2002]
-    assert info["rows_after"] == 8 and fast.is_balanced(b["id"].to_numpy(), b["t"].to_numpy())
+    assert info["rows_after"] == 8 and within.is_balanced(b["id"].to_numpy(), b["t"].to_numpy())
     with pytest.raises(ValueError, match=r"unbalanced: 3 id-t cell\(s\) are missing.*drop_cities.*keeps 10 rows"):
-        fast.balance_panel(gappy, "id", "t", "error")
+        within.balance_panel(gappy, "id", "t", "error")
     with pytest.raises(ValueError, match="balance must be one of"):
-        fast.balance_panel(gappy, "id", "t", "fill")
+        within.balance_panel(gappy, "id", "t", "fill")
     with pytest.raises(ValueError, match="duplicated"):
-        fast.balance_panel(pd.concat([toy, toy.iloc[:1]]), "id", "t")
+        within.balance_panel(pd.concat([toy, toy.iloc[:1]]), "id", "t")
 
 
 # ---------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def test_unbalanced_bootstrap_formula_reduces_to_the_closed_form_on_a_balanced_p
     W = np.random.default_rng(1).integers(0, 3, (d["city_code"].nunique(), 4)).astype(float)
     args = (V, d["city_code"].to_numpy(), d["year"].to_numpy(), W)
     closed = md._weighted_crossproducts(*args)
-    monkeypatch.setattr(fast, "is_balanced", lambda *a: False)
+    monkeypatch.setattr(within, "is_balanced", lambda *a: False)
     general = md._weighted_crossproducts(*args)
     np.testing.assert_allclose(general, closed, rtol=1e-10, atol=1e-10 * np.abs(closed).max())
 

@@ -64,9 +64,9 @@ def test_corpus_has_enough_cases_of_each_kind():
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_bad_input_corpus_through_the_cli_in_process(name, capsys):
-    """Every case through ``replication.cli.main``, as the command line calls it (in-process:
+    """Every case through ``replication.book.cli.main``, as the command line calls it (in-process:
     the subprocess smoke test below covers the interpreter start and the exit code)."""
-    from replication.cli import main
+    from replication.book.cli import main
 
     spec = MANIFEST[name]
     try:

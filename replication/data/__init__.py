@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import facts, schema
-from .schema import CONTROLS, INDICATORS, MEDIATORS, THRESHOLD
-from .mapping import load_mapping
-from .read import read_panel_file
-from .report import PanelValidationError, PanelWarning, ValidationReport
-from .simulate import DGP, SimulatedPanel, simulate_panel
-from .validate import add_derived, validate_panel
+from replication.data import facts, schema
+from replication.data.schema import CONTROLS, INDICATORS, MEDIATORS, THRESHOLD
+from replication.data.mapping import load_mapping
+from replication.data.read import read_panel_file
+from replication.data.report import PanelValidationError, PanelWarning, ValidationReport
+from replication.data.simulate import DGP, SimulatedPanel, simulate_panel
+from replication.data.validate import add_derived, validate_panel
 
 DEFAULT_SEED = 20251206  # the paper's publication date; the default panel is this draw
 DEFAULT_YEARS = (2009, 2022)

@@ -154,7 +154,7 @@ def _normalise(header: str) -> tuple[str, str]:
 
 
 def _build_lookup() -> dict[str, str]:
-    from .schema import BY_NAME, DERIVED
+    from replication.data.schema import BY_NAME, DERIVED
 
     lookup: dict[str, str] = {}
     for name in list(BY_NAME) + list(DERIVED):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._paths import REFERENCE_DIR
+from replication._paths import REFERENCE_DIR
 
 MUNICIPALITIES = (110100, 120100, 310100, 500100)  # Beijing, Tianjin, Shanghai, Chongqing
 

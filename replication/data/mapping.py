@@ -45,7 +45,7 @@ def _where(src: str) -> str:
 
 def load_mapping(mapping) -> tuple[Mapping, list[str]]:
     """Parse and check a mapping (path or dict): ``(Mapping, errors)``."""
-    from .schema import BY_NAME, DERIVED, NUMERIC
+    from replication.data.schema import BY_NAME, DERIVED, NUMERIC
 
     if mapping is None:
         return Mapping(), []
@@ -134,7 +134,7 @@ def load_mapping(mapping) -> tuple[Mapping, list[str]]:
     if not isinstance(cn, dict):
         errors.append(f"{where}: 'city_names' must be pairs 'name in your file: 6-digit code'")
     else:
-        from . import facts
+        from replication.data import facts
 
         valid = set(facts.cities()["city_code"].astype(int))
         for name, code in cn.items():

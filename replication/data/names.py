@@ -19,8 +19,8 @@ from functools import lru_cache
 
 import pandas as pd
 
-from .._paths import REFERENCE_DIR
-from . import facts
+from replication._paths import REFERENCE_DIR
+from replication.data import facts
 
 _PROV_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区)$")
 _ZH_SUFFIX = re.compile(r"(市辖区|全市|市区|地区|盟|市)$")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .report import PanelValidationError
+from replication.data.report import PanelValidationError
 
 SUPPORTED = ".csv, .tsv, .txt, .xlsx, .parquet or .dta"
 

@@ -228,7 +228,7 @@ def _scale_text(f: float) -> str:
 
 def alias_rows() -> list[dict]:
     """The alias table and the recognised unit slips, one row per codebook column."""
-    from .aliases import ALIASES
+    from replication.data.aliases import ALIASES
 
     rows = []
     for name in [c.name for c in COLUMNS] + list(DERIVED):
@@ -248,7 +248,7 @@ def codebook_markdown() -> str:
         note = "; ".join(x for x in (f"paper: {r['paper']}" if r["paper"] else "", r["note"]) if x)
         lines.append(f"| `{r['column']}` | {r['label']} | {r['unit']} | {r['role']} | {r['default data']} | "
                      f"{r['required']} | {r['index direction']} | {r['plausible']} | {note} |")
-    from .aliases import n_aliases
+    from replication.data.aliases import n_aliases
 
     lines += ["", f"**Accepted column names** ({n_aliases()} aliases; matching ignores case, spaces, underscores, "
               "full-width characters, a unit in brackets and a 全市/市辖区 qualifier, see "

@@ -43,8 +43,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from . import facts
-from .schema import INDICATORS
+from replication.data import facts
+from replication.data.schema import INDICATORS
 
 # Per indicator: (offset, unit, kind, city-effect log-sd, year trend in z per year,
 #                 loading on development, treatment loading delta, hc loading, st loading, noise sd)
@@ -322,7 +322,7 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
 
     # ---- truth, from potential outcomes (computed on first access of .truth) ----------
     def compute_truth(df: pd.DataFrame = df.copy()) -> tuple[dict, dict]:
-        from ..index import entropy_index
+        from replication.data.index import entropy_index
 
         idx = entropy_index(df, scale=dgp.index_scale)
         y_obs = idx.score(df).to_numpy()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .schema import Column
+from replication.data.schema import Column
 
 INSIDE = 0.9  # share of values that must be plausible after the factor
 

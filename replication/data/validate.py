@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import aliases, facts
-from .mapping import load_mapping
-from .names import CityResolver
-from .read import read_panel_file
-from .report import PanelValidationError, ValidationReport, year_ranges
-from .schema import BY_NAME, DERIVED, INDICATORS, KEY, NUMERIC, REQUIRED
-from .units import detect_slip, slip_message
+from replication.data import aliases, facts
+from replication.data.mapping import load_mapping
+from replication.data.names import CityResolver
+from replication.data.read import read_panel_file
+from replication.data.report import PanelValidationError, ValidationReport, year_ranges
+from replication.data.schema import BY_NAME, DERIVED, INDICATORS, KEY, NUMERIC, REQUIRED
+from replication.data.units import detect_slip, slip_message
 
 __all__ = ["validate_panel", "read_panel_file", "PanelValidationError", "ValidationReport", "add_derived"]
 

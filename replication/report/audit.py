@@ -3,7 +3,7 @@
 Every check is a function that returns rows with: ``check``, ``where`` (table, column,
 row or section), ``reported``, ``implied`` (what the reported numbers imply),
 ``verdict`` (consistent / inconsistent / cannot tell) and ``why``.  The checks use only
-the paper's own numbers (``replication.paper``); none of them uses our data.  The goal
+the paper's own numbers (``replication.report.paper``); none of them uses our data.  The goal
 is to help a reader weigh the evidence, not to score the authors.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import paper
+from replication.report import paper
 
 CONSISTENT, INCONSISTENT, CANNOT_TELL = "consistent", "inconsistent", "cannot tell"
 REG_TABLES = (2, 3, 4, 6, 7)

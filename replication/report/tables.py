@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.schema import BY_NAME, CONTROLS, INDICATORS, MEDIATORS, THRESHOLD
+from replication.data.schema import BY_NAME, CONTROLS, INDICATORS, MEDIATORS, THRESHOLD
+from replication.estimators.did import stars
+from replication.report import paper
 
 
 def _is_truth_column(name) -> bool:
@@ -162,7 +164,6 @@ ROW_LABELS = {"did": "did", "pd": "Pd", "pergdp": "Pergdp", "urb": "Urb", "gov":
 
 def cell(coef: float, t: float, p: float, digits: int = 3) -> str:
     """``0.184*** (2.911)``: coefficient with stars and the t value in parentheses."""
-    from .did import stars
 
     if coef is None or not np.isfinite(coef):
         return ""
@@ -191,7 +192,6 @@ def regression_table(results: dict, rows=None, *, digits: int = 3) -> pd.DataFra
 def paper_table(n: int, columns=None) -> pd.DataFrame:
     """The paper's table as printed, in the same layout (and row order) as
     :func:`regression_table`."""
-    from . import paper
 
     t = paper.table(n)
     spec = paper.columns(n)
@@ -217,8 +217,6 @@ def paper_vs_ours(n: int, results: dict, rows=("did",), truth: dict | None = Non
     """One row per (column, coefficient): the paper's number, ours, and whether they agree
     in sign and in significance level; with ``truth`` (column -> true value of the ``did``
     coefficient), the truth and whether our 95 % CI covers it."""
-    from . import paper
-    from .did import stars
 
     t = paper.table(n)
     out = []
@@ -254,3 +252,40 @@ def weights_table(idx, paper_weights: pd.DataFrame | None = None) -> pd.DataFram
     cols = ["first_level", "second_level", "label", "indicator", "direction", "paper weight", "our weight",
             "entropy"]
     return t[[c for c in cols if c in t.columns]]
+
+
+# --- Tables 5 and 6: the Hansen threshold model (replication.estimators.threshold) ---
+def table5(result) -> pd.DataFrame:
+    """Table 5 layout: F, bootstrap p and critical values per number of thresholds, with
+    the paper's F and p beside ours."""
+
+    rep = paper.table5().set_index("thresholds")
+    names = {1: "single", 2: "double", 3: "triple"}
+    out = result.tests.copy()
+    out.insert(0, "test", out["thresholds"].map(lambda k: f"{names[k]} threshold"))
+    out["paper F"] = out["thresholds"].map(lambda k: rep.loc[names[k], "F"])
+    out["paper p"] = out["thresholds"].map(lambda k: rep.loc[names[k], "p"])
+    return out[["test", "estimates", "F", "p_value", "crit_10", "crit_5", "crit_1", "n_boot", "paper F",
+                "paper p", "RSS", "MSE"]]
+
+
+def table6(result, k: int = 2, truth: dict | None = None) -> pd.DataFrame:
+    """Table 6 layout: the regime slopes of ``regime_x`` with t values, the paper's cells,
+    and (on the default data) the true average effect in each regime."""
+
+    coef = result.coefficients(k).set_index("term")
+    g = result.estimates(k)
+    edges = ["-inf", *[f"{v:.4f}" for v in g], "inf"]
+    rep = paper.table(6).set_index("row")["printed"]
+    rows = []
+    x = result.spec["regime_x"]
+    for j in range(k + 1):
+        r = coef.loc[f"{x}_regime_{j + 1}"]
+        rows.append({"regime": f"{edges[j]} < q <= {edges[j + 1]}" if j < k else f"q > {edges[j]}",
+                     "ours": cell(r["coef"], r["t"], r["p"]), "ours 95% CI": f"[{r['ci_lower']:.3f}, {r['ci_upper']:.3f}]",
+                     "paper": rep.get(f"regime_{j + 1}", ""),
+                     "truth": (truth or {}).get(f"att_regime_{j}", np.nan)})
+    r = coef.loc["_cons"]
+    rows.append({"regime": "_cons", "ours": cell(r["coef"], r["t"], r["p"]), "ours 95% CI": "",
+                 "paper": rep.get("_cons", ""), "truth": np.nan})
+    return pd.DataFrame(rows)

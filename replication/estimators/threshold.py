@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import fast
+from replication.estimators import within
 
 
 def lr_critical_value(alpha: float = 0.05) -> float:
@@ -84,7 +84,7 @@ class _Searcher:
 
     def __init__(self, ent: np.ndarray, x: np.ndarray, q: np.ndarray, Z: np.ndarray, T: int,
                  convention: str, candidates: np.ndarray):
-        self.ent, self.n_ent = fast.group_codes(ent)
+        self.ent, self.n_ent = within.group_codes(ent)
         self.x, self.q, self.Z, self.T = x, q, Z, T
         self.n = len(x)
         self.drop = convention == "hansen"
@@ -95,7 +95,7 @@ class _Searcher:
         self.cands = candidates
         self.pos = np.searchsorted(self.qs, candidates, side="right")  # obs with q <= gamma
         self.counts = np.bincount(self.ent, minlength=self.n_ent).astype(float)
-        self.dm = fast.Demeaner(self.ent)
+        self.dm = within.Demeaner(self.ent)
         self._f_cache = self._entity_term()
 
     # --- transformation L = S M_D and its adjoint -------------------------------------------
@@ -177,7 +177,7 @@ class ThresholdResult:
     bootstrap_F: dict[int, np.ndarray]
     spec: dict
     _fitter: object = field(repr=False, default=None)
-    #: what balancing dropped (see :func:`replication.fast.balance_panel`); nothing on a balanced panel
+    #: what balancing dropped (see :func:`replication.estimators.within.balance_panel`); nothing on a balanced panel
     balanced_sample: dict = field(default_factory=dict)
 
     def coefficients(self, k: int | None = None, cov: str = "cluster") -> pd.DataFrame:
@@ -226,16 +226,16 @@ class _Fitter:
         yv = d[self.y_name].to_numpy(float)
         ent = d[self.entity].to_numpy()
         keep = _kept_rows(ent, self.convention)
-        Xt = fast.demean(Xr, ent)[keep] + Xr.mean(axis=0)
-        yt = fast.demean(yv, ent)[keep] + yv.mean()
+        Xt = within.demean(Xr, ent)[keep] + Xr.mean(axis=0)
+        yt = within.demean(yv, ent)[keep] + yv.mean()
         Zm = np.column_stack([Xt, np.ones(len(yt))])
         ZtZi = np.linalg.inv(Zm.T @ Zm)
         b = ZtZi @ Zm.T @ yt
         u = yt - Zm @ b
         N, K = len(yt), Zm.shape[1]
         if cov == "cluster":
-            codes, G = fast.group_codes(ent[keep])
-            S = fast.cluster_scores(Zm * u[:, None], codes, G)
+            codes, G = within.group_codes(ent[keep])
+            S = within.cluster_scores(Zm * u[:, None], codes, G)
             qf = G / (G - 1) * (N - 1) / (N - K)
             dfr = G - 1
         elif cov == "robust":
@@ -284,7 +284,7 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
 
     The model needs a balanced panel (the bootstrap resamples whole entity residual
     vectors; ``xthreg`` requires one too).  An unbalanced panel is balanced explicitly by
-    :func:`replication.fast.balance_panel` with rule ``balance`` (``"drop_cities"``: keep the
+    :func:`replication.estimators.within.balance_panel` with rule ``balance`` (``"drop_cities"``: keep the
     entities observed in every year; ``"drop_years"``: keep the years in which every entity
     is observed; ``"error"``); ``result.balanced_sample`` says what was dropped (nothing on a
     balanced panel), including ``controls_dropped``: controls that are zero on the balanced
@@ -307,7 +307,7 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
         raise ValueError(f"missing values in {[c for c in cols if d[c].isna().any()]}; the threshold model needs "
                          "complete data")
     try:
-        d, info = fast.balance_panel(d, entity, time, balance)
+        d, info = within.balance_panel(d, entity, time, balance)
     except ValueError as err:
         raise ValueError(f"the threshold model needs a balanced panel: {err}") from None
     # controls that are identically zero on the balanced sample (e.g. the dummies of dropped years)
@@ -389,8 +389,8 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
             # null model (k-1 thresholds): fitted values plus residuals resampled by entity
             W = np.column_stack([Z, xv] + [srch.regime_column(g) for g in null_fixed[k]])
             beta = np.linalg.lstsq(srch.L(W), LY[:, 0], rcond=None)[0]
-            fitted = fast.demean(W, ent) @ beta
-            resid = (fast.demean(d[y].to_numpy(float), ent) - fitted).reshape(n_ent, T)
+            fitted = within.demean(W, ent) @ beta
+            resid = (within.demean(d[y].to_numpy(float), ent) - fitted).reshape(n_ent, T)
             draw = rng.integers(0, n_ent, size=(B, n_ent), dtype=np.int32)
             chunk = max(1, min(B, int(2e7 // len(d))))  # bounded memory at any panel size
             parts = []
@@ -451,11 +451,11 @@ def brute_force_ssr(df: pd.DataFrame, y: str, regime_x: str, q: str, controls, f
     keep = _kept_rows(ent, convention)
     x = d[regime_x].to_numpy(float)
     qv = d[q].to_numpy(float)
-    yt = fast.demean(d[y].to_numpy(float), ent)[keep]
+    yt = within.demean(d[y].to_numpy(float), ent)[keep]
     base = [d[c].to_numpy(float) for c in controls] + [x] + [x * (qv <= g) for g in fixed]
     out = []
     for g in candidates:
-        X = fast.demean(np.column_stack(base + [x * (qv <= g)]), ent)[keep]
+        X = within.demean(np.column_stack(base + [x * (qv <= g)]), ent)[keep]
         b = np.linalg.lstsq(X, yt, rcond=None)[0]
         r = yt - X @ b
         out.append(float(r @ r))
@@ -472,42 +472,3 @@ def with_year_dummies(df: pd.DataFrame, time: str = "year") -> tuple[pd.DataFram
     dummies = pd.get_dummies(df[time], prefix="year", drop_first=True, dtype=float)
     dummies.columns = [str(c) for c in dummies.columns]
     return pd.concat([df, dummies], axis=1), list(dummies.columns)
-
-
-def table5(result: ThresholdResult) -> pd.DataFrame:
-    """Table 5 layout: F, bootstrap p and critical values per number of thresholds, with
-    the paper's F and p beside ours."""
-    from . import paper
-
-    rep = paper.table5().set_index("thresholds")
-    names = {1: "single", 2: "double", 3: "triple"}
-    out = result.tests.copy()
-    out.insert(0, "test", out["thresholds"].map(lambda k: f"{names[k]} threshold"))
-    out["paper F"] = out["thresholds"].map(lambda k: rep.loc[names[k], "F"])
-    out["paper p"] = out["thresholds"].map(lambda k: rep.loc[names[k], "p"])
-    return out[["test", "estimates", "F", "p_value", "crit_10", "crit_5", "crit_1", "n_boot", "paper F",
-                "paper p", "RSS", "MSE"]]
-
-
-def table6(result: ThresholdResult, k: int = 2, truth: dict | None = None) -> pd.DataFrame:
-    """Table 6 layout: the regime slopes of ``regime_x`` with t values, the paper's cells,
-    and (on the default data) the true average effect in each regime."""
-    from . import paper
-    from .tables import cell
-
-    coef = result.coefficients(k).set_index("term")
-    g = result.estimates(k)
-    edges = ["-inf", *[f"{v:.4f}" for v in g], "inf"]
-    rep = paper.table(6).set_index("row")["printed"]
-    rows = []
-    x = result.spec["regime_x"]
-    for j in range(k + 1):
-        r = coef.loc[f"{x}_regime_{j + 1}"]
-        rows.append({"regime": f"{edges[j]} < q <= {edges[j + 1]}" if j < k else f"q > {edges[j]}",
-                     "ours": cell(r["coef"], r["t"], r["p"]), "ours 95% CI": f"[{r['ci_lower']:.3f}, {r['ci_upper']:.3f}]",
-                     "paper": rep.get(f"regime_{j + 1}", ""),
-                     "truth": (truth or {}).get(f"att_regime_{j}", np.nan)})
-    r = coef.loc["_cons"]
-    rows.append({"regime": "_cons", "ours": cell(r["coef"], r["t"], r["p"]), "ours 95% CI": "",
-                 "paper": rep.get("_cons", ""), "truth": np.nan})
-    return pd.DataFrame(rows)

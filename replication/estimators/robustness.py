@@ -7,7 +7,7 @@ each counted once).  Beyond the paper: SEs clustered by province, wild cluster
 bootstrap p-values (Roodman et al. 2019, via the ``wildboottest`` package), dropping
 each pilot batch in turn, and the alternative indices of the index chapter.
 
-Everything here works on unbalanced panels: the regressions are :func:`replication.did.twfe`
+Everything here works on unbalanced panels: the regressions are :func:`replication.estimators.did.twfe`
 (exact within transformation for any layout) and the PSM-DID sample is unbalanced anyway.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import psm as psm_mod
-from .data.facts import MUNICIPALITIES
-from .data.schema import CONTROLS
-from .did import TWFEResult, twfe
+from replication.estimators import psm as psm_mod
+from replication.data.facts import MUNICIPALITIES
+from replication.data.schema import CONTROLS
+from replication.estimators.did import TWFEResult, twfe
 
 
 def table3(panel: pd.DataFrame, y: str = "nqp", *, convention: str = "stata", match: psm_mod.MatchResult | None = None,

@@ -295,7 +295,7 @@ def event_time_inputs(coef, cov, *, first: int | None = None, last: int | None =
 
 
 def event_study_inputs(es: dict) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """:func:`event_time_inputs` of a :func:`replication.staggered.event_study` result."""
+    """:func:`event_time_inputs` of a :func:`replication.estimators.staggered.event_study` result."""
     r = es["result"]
     cols = [c for c in r.params.index if c[:1] == "e" and c[1:].lstrip("+-").isdigit()]
     lab = {c: int(c[1:]) for c in cols}

@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import fast
-from .data.schema import CONTROLS
-from .did import TWFEResult, twfe
+from replication.estimators import within
+from replication.data.schema import CONTROLS
+from replication.estimators.did import TWFEResult, twfe
 
 
 @dataclass
@@ -113,15 +113,15 @@ def _weighted_crossproducts(V: np.ndarray, ent: np.ndarray, time: np.ndarray, W:
     ``P_i``, ``T_i`` of them) ``Dd_i' Dd_i = diag(1_P_i) - 1_P_i 1_P_i' / T_i`` and the
     (T-1) x (T-1) systems (first year dropped: ``Dd`` 1 = 0) are solved for all draws at once.
     """
-    e, ne = fast.group_codes(ent)
-    t, nt = fast.group_codes(time)
-    Vd = fast.demean(V, ent)  # city-demeaned
+    e, ne = within.group_codes(ent)
+    t, nt = within.group_codes(time)
+    Vd = within.demean(V, ent)  # city-demeaned
     cube = np.zeros((ne, nt, V.shape[1]))
     cube[e, t] = Vd
     C_i = np.einsum("itp,itq->ipq", cube, cube)
     first = np.einsum("ib,ipq->bpq", W, C_i)
     Wsum = W.sum(axis=0)
-    if fast.is_balanced(ent, time):
+    if within.is_balanced(ent, time):
         tm = np.einsum("ib,itp->btp", W, cube) / Wsum[:, None, None]  # weighted year means
         second = Wsum[:, None, None] * np.einsum("btp,btq->bpq", tm, tm)
         return first - second
@@ -197,8 +197,8 @@ def table4(panel: pd.DataFrame, y: str = "nqp", convention: str = "stata") -> di
 
 
 class _CallableModule(__import__("types").ModuleType):
-    """``replication.mediation`` is both this module and, called, :func:`three_step`: the public
-    name ``replication.mediation(panel, mediator, ...)`` and ``from replication import
+    """``replication.estimators.mediation`` is both this module and, called, :func:`three_step`: the public
+    name ``replication.estimators.mediation(panel, mediator, ...)`` and ``from replication import
     mediation; mediation.table4(...)`` must both work (a package attribute cannot be a
     function and a submodule at once)."""
 

@@ -14,7 +14,7 @@ schemes:
 Speed: the outcome and the controls are within-transformed once and the controls are
 partialled out once (Frisch-Waugh-Lovell); every draw's treatment dummy is then
 within-transformed and residualised as one batch of columns, and the coefficient,
-its cluster-robust SE (same convention as :func:`replication.did.twfe`), t and p of
+its cluster-robust SE (same convention as :func:`replication.estimators.did.twfe`), t and p of
 all draws are array operations.  No regression is run per draw.
 """
 from __future__ import annotations
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import fast
-from .data.schema import CONTROLS
-from .did import small_sample, twfe
+from replication.estimators import within
+from replication.data.schema import CONTROLS
+from replication.estimators.did import small_sample, twfe
 
 
 @dataclass
@@ -84,7 +84,7 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
     ``seed`` may be an int or a ``numpy.random.Generator``.  Returns every draw's
     coefficient, SE, t and p, and the randomisation-inference p-value of the real estimate
     (the coefficient of ``treat``).  SEs are clustered by ``cluster`` (None: HC1), with the
-    conventions of :func:`replication.did.twfe`.
+    conventions of :func:`replication.estimators.did.twfe`.
 
     Unbalanced panels work (the within transformation is then done by alternating
     projections): each draw equals a fresh TWFE regression on the same rows.  The pilot
@@ -106,17 +106,17 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
                          f"treated of {len(pil)}")
     real = twfe(df, y, treat, controls, entity=entity, time=time, cluster=cluster, convention=convention)
     e_lab, t_lab = df[entity].to_numpy(), years
-    dm = fast.Demeaner(e_lab, t_lab)
+    dm = within.Demeaner(e_lab, t_lab)
     X = df[list(controls)].to_numpy(dtype=float) if controls else np.empty((len(df), 0))
-    Q = fast.orthonormal_basis(dm(X)) if X.shape[1] else None
-    yt = fast.residualise(dm(df[y].to_numpy(dtype=float))[:, None], Q)[:, 0]
+    Q = within.orthonormal_basis(dm(X)) if X.shape[1] else None
+    yt = within.residualise(dm(df[y].to_numpy(dtype=float))[:, None], Q)[:, 0]
     ss = small_sample(df, len(controls or ()) + 1, entity=entity, time=time, cluster=cluster,
                       convention=convention)
     q, df_resid = ss["q"], ss["df_resid"]
     PY = _placebo_years(pil, years, scheme, n_draws, rng)
     # draws per batch: bounded memory (about 2e7 numbers per working array) at any panel size
     chunk = chunk or max(1, min(250, int(2e7 // len(df))))
-    cluster_ind = fast._indicator(ss["codes"], ss["G"]) if cluster else None
+    cluster_ind = within._indicator(ss["codes"], ss["G"]) if cluster else None
     out = []
     it = range(0, n_draws, chunk)
     if progress:
@@ -126,7 +126,7 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
     for start in it:
         first = np.nan_to_num(PY[:, start:start + chunk], nan=np.inf)  # cities x draws
         D = (years[:, None] >= first[city_idx]).astype(float)
-        Dt = fast.residualise(dm(D), Q)
+        Dt = within.residualise(dm(D), Q)
         dd = (Dt ** 2).sum(axis=0)
         ok = dd > 1e-12
         b = np.where(ok, (Dt * yt[:, None]).sum(axis=0) / np.where(ok, dd, 1.0), np.nan)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .data.schema import BY_NAME, INDICATORS
+from replication.data.schema import BY_NAME, INDICATORS
 
 
 @dataclass

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import fast
-from .data.schema import CONTROLS
+from replication.estimators import within
+from replication.data.schema import CONTROLS
 
 CONVENTIONS = ("stata", "none", "linearmodels")
 
@@ -104,7 +104,7 @@ def small_sample(df: pd.DataFrame, k: int, *, entity: str = "city_code", time: s
     if entity_effects and not nested:
         K += n_ent - 1
     if cluster:
-        codes, G = fast.group_codes(df[cluster].to_numpy())
+        codes, G = within.group_codes(df[cluster].to_numpy())
         q = (G / (G - 1)) * ((N - 1) / (N - K)) if convention == "stata" else 1.0
         df_resid = G - 1
     else:
@@ -132,8 +132,8 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
     t_lab = df[time].to_numpy() if time_effects else None
     # design: within-transformed data with grand means added back, plus a constant
     if entity_effects or time_effects:
-        Xd = fast.demean(X, e_lab, t_lab) + X.mean(axis=0)
-        yd = fast.demean(yv, e_lab, t_lab) + yv.mean()
+        Xd = within.demean(X, e_lab, t_lab) + X.mean(axis=0)
+        yd = within.demean(yv, e_lab, t_lab) + yv.mean()
     else:
         Xd, yd = X, yv
     Z = np.column_stack([Xd, np.ones(len(df))])
@@ -149,7 +149,7 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
                       time_effects=time_effects, convention=convention)
     K, q, df_resid, G = ss["K"], ss["q"], ss["df_resid"], ss["G"]
     names = regs + ["_cons"]
-    S = fast.cluster_scores(Z * u[:, None], ss["codes"], G) if cluster else Z * u[:, None]
+    S = within.cluster_scores(Z * u[:, None], ss["codes"], G) if cluster else Z * u[:, None]
     V = ZtZi @ (S.T @ S) @ ZtZi
     V = V * q
     params = pd.Series(b, index=names)

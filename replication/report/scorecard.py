@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import did, heterogeneity, mediation, paper, placebo, robustness, threshold
-from .data.schema import CONTROLS
-from .index import entropy_index
+from replication.estimators import did, heterogeneity, mediation, placebo, robustness, threshold
+from replication.report import paper
+from replication.data.schema import CONTROLS
+from replication.data.index import entropy_index
 
 TABLE_LABEL = {1: "Table 1", 2: "Table 2", 3: "Table 3", 4: "Table 4", 5: "Table 5", 6: "Table 6", 7: "Table 7"}
 

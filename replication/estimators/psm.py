@@ -24,7 +24,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from .data.schema import CONTROLS
+from replication.data.schema import CONTROLS
 
 
 def propensity(panel: pd.DataFrame, treat: str = "treat", covariates=CONTROLS, *, link: str = "logit",

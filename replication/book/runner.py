@@ -51,7 +51,7 @@ from pathlib import Path
 
 import yaml
 
-from ._paths import BOOK_DIR, NOTEBOOK_DIR, PROJECT_ROOT, display_path
+from replication._paths import BOOK_DIR, NOTEBOOK_DIR, PROJECT_ROOT, display_path
 
 CHAPTERS = BOOK_DIR / "chapters"
 OUTPUTS = CHAPTERS / "outputs"
@@ -309,7 +309,7 @@ def resolve_parameters(params_file: str | Path | None, nbs: list[Path], override
 def _indicator_problems(resolved: dict) -> list[str]:
     """Unknown names in an ``indicators`` parameter, with the closest known name, before
     anything runs (else every chapter would fail the same way)."""
-    from .data.schema import INDICATORS
+    from replication.data.schema import INDICATORS
 
     problems = []
     for values in resolved.values():
@@ -384,7 +384,7 @@ def _applied_raw(spec: dict, nbs: list[Path], overrides: list[str] | None, name:
 
 
 def _sha256(path: Path) -> str:
-    from .data.read import sha256_of
+    from replication.data.read import sha256_of
 
     return sha256_of(path)
 
@@ -435,7 +435,7 @@ def describe_data(params: dict, declared: dict, cwd: Path, mappings: set[str] = 
             if "data_path" in declared[s]:
                 params[s]["data_path"] = rel
         rec.update(kind="user", mode="your panel", file=display_path(path), sha256=_sha256(path))
-        from .data import validate_panel
+        from replication.data import validate_panel
 
         kw = {"mapping": str(map_path)} if map_path is not None else {}
         try:
@@ -447,7 +447,7 @@ def describe_data(params: dict, declared: dict, cwd: Path, mappings: set[str] = 
     else:
         if map_path is not None:
             raise DataError("mapping is given but data_path is empty: a column mapping applies to your panel only")
-        from .data import load_panel
+        from replication.data import load_panel
 
         try:
             _, rep = load_panel(seed=seeds[0], years=years, report=True)
@@ -605,7 +605,7 @@ def _postprocess(path: str) -> None:
     actually used) is kept, the default ``parameters`` cell is removed from the page, an
     injected cell that holds an absolute path shows no input, papermill's record of the
     input/output paths is made relative to the project; then the cells of the other
-    data mode are dropped (``replication.notebook.apply_data_mode``)."""
+    data mode are dropped (``replication.book.chapter.apply_data_mode``)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -622,7 +622,7 @@ def _postprocess(path: str) -> None:
             pm_meta[key] = display_path(pm_meta[key]) if key == "input_path" else Path(pm_meta[key]).name
     nbformat.write(nb, path)
     try:
-        from .notebook import apply_data_mode
+        from replication.book.chapter import apply_data_mode
     except ImportError:  # the notebook helpers predate data modes
         return
     apply_data_mode(path)

@@ -5,7 +5,7 @@ and the first treatment year (``cohort``; missing or 0 = never treated).  Which 
 the work:
 
 * :func:`event_study` - ours: TWFE with leads and lags of adoption (end points binned,
-  reference period -1), joint Wald pre-trend test, on :func:`replication.did.twfe`.
+  reference period -1), joint Wald pre-trend test, on :func:`replication.estimators.did.twfe`.
 * :func:`bacon` - ours (Goodman-Bacon 2021, Theorem 1): every 2x2 DID of timing groups
   and its weight; checked against the ``bacondecomp`` vignette on the castle data.
 * :func:`callaway_santanna` - wraps the ``csdid`` package (which reproduces R's ``did``;
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import fast
-from .did import twfe
+from replication.estimators import within
+from replication.estimators.did import twfe
 
 
 def _cohort(panel: pd.DataFrame, cohort: str) -> np.ndarray:
@@ -91,13 +91,13 @@ def bacon(panel: pd.DataFrame, y: str, *, treat: str = "did", entity: str = "cit
     type.  The weights sum to 1 and the weighted sum reproduces the TWFE coefficient.
 
     Theorem 1 holds for balanced panels only: an unbalanced panel is balanced explicitly by
-    :func:`replication.fast.balance_panel` with rule ``balance`` (``"drop_cities"``,
+    :func:`replication.estimators.within.balance_panel` with rule ``balance`` (``"drop_cities"``,
     ``"drop_years"`` or ``"error"``), and the decomposition is then that of the TWFE
     coefficient *on the balanced sample*.  Both returned tables carry
     ``attrs["balanced_sample"]`` (what was dropped; nothing on a balanced panel)."""
     panel = panel[[entity, time, y, treat]]
     try:
-        panel, info = fast.balance_panel(panel, entity, time, balance)
+        panel, info = within.balance_panel(panel, entity, time, balance)
     except ValueError as err:
         raise ValueError(f"the Goodman-Bacon decomposition needs a balanced panel: {err}") from None
     panel = panel.copy()
@@ -177,13 +177,13 @@ def callaway_santanna(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year"
     rows observed in its two periods with the repeated-cross-section estimators, and
     influence functions clustered by entity); without it ``csdid`` would balance the
     panel silently (a warning).  ``"drop_cities"``, ``"drop_years"`` or ``"error"`` balance
-    explicitly first (:func:`replication.fast.balance_panel`).  ``result["sample"]`` says
+    explicitly first (:func:`replication.estimators.within.balance_panel`).  ``result["sample"]`` says
     which: the balancing info plus ``estimator`` ("panel" or "unbalanced panel (RC)").
     On a balanced panel nothing changes."""
     from csdid.att_gt import ATTgt
 
-    if balance not in ("unbalanced", *fast.BALANCE_RULES):
-        raise ValueError(f"balance must be 'unbalanced' or one of {fast.BALANCE_RULES}, got {balance!r}")
+    if balance not in ("unbalanced", *within.BALANCE_RULES):
+        raise ValueError(f"balance must be 'unbalanced' or one of {within.BALANCE_RULES}, got {balance!r}")
     cols = [y, entity, time, cohort] + ([] if xformla is None else
                                          [c.strip() for c in xformla.split("~")[1].split("+")])
     d = panel[list(dict.fromkeys(cols))].copy()
@@ -195,7 +195,7 @@ def callaway_santanna(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year"
                 "years_dropped": [], "missing_cells": ne * nt - len(d)}
     else:
         try:
-            d, info = fast.balance_panel(d, entity, time, balance)
+            d, info = within.balance_panel(d, entity, time, balance)
         except ValueError as err:
             raise ValueError(f"Callaway-Sant'Anna with balance={balance!r}: {err}") from None
         d = d.copy()
@@ -280,11 +280,11 @@ def _impute(Y: np.ndarray, X: np.ndarray, D: np.ndarray, ent: np.ndarray, tim: n
     e_u, t_u = ent[untreated][keep], tim[untreated][keep]
     w = wu[keep]
     # weighted two-way FE (+ controls) on untreated rows by alternating projections
-    codes_e, ne = fast.group_codes(e_u)
-    codes_t, nt = fast.group_codes(t_u)
+    codes_e, ne = within.group_codes(e_u)
+    codes_t, nt = within.group_codes(t_u)
 
     def wmean(A, codes, n):
-        num = fast._indicator(codes, n) @ (A * w[:, None])
+        num = within._indicator(codes, n) @ (A * w[:, None])
         den = np.bincount(codes, weights=w, minlength=n)
         return num / den[:, None]
 
@@ -336,7 +336,7 @@ def imputation(panel: pd.DataFrame, y: str, *, treat: str = "did", controls=(), 
     ent, tim = d[entity].to_numpy(), d[time].to_numpy()
     att, tau, lost = _impute(Y, X, D, ent, tim, np.ones(len(d)))
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    codes, G = fast.group_codes(ent)
+    codes, G = within.group_codes(ent)
     boots = []
     for _ in range(n_boot):
         wc = np.bincount(rng.integers(0, G, G), minlength=G).astype(float)

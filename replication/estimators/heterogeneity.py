@@ -16,7 +16,7 @@ Rows whose group is missing (e.g. a city without a 2020 census size, such as a c
 abolished before the census) are excluded from every function, never silently: the
 result says how many cities and rows (``subgroups`` adds a row for them; the others
 return ``excluded``).  All functions work on unbalanced panels (they rest on
-:func:`replication.did.twfe` and the exact within transformation of :mod:`replication.fast`).
+:func:`replication.estimators.did.twfe` and the exact within transformation of :mod:`replication.estimators.within`).
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import fast
-from .data.schema import CONTROLS
-from .did import TWFEResult, twfe
+from replication.estimators import within
+from replication.data.schema import CONTROLS
+from replication.estimators.did import TWFEResult, twfe
 
 GROUP_ORDER = {"region": ["east", "west", "central"], "region4": ["east", "central", "west", "northeast"],
                "size": ["large", "small_medium"]}
@@ -181,16 +181,16 @@ def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple[str, str], y: str 
     lab = d.groupby(entity, sort=True)[by].first().to_numpy()
     gi = np.array([groups.index(v) for v in lab])
     ent, tim = d[entity].to_numpy(), d[time].to_numpy()
-    dm = fast.Demeaner(ent, tim)
+    dm = within.Demeaner(ent, tim)
     X = dm(d[list(controls)].to_numpy(float))
-    yt = fast.partial_out(dm(d[y].to_numpy(float))[:, None], X)[:, 0]
+    yt = within.partial_out(dm(d[y].to_numpy(float))[:, None], X)[:, 0]
     did = d[treat].to_numpy(float)
 
     def coefs(gmat):  # gmat: (n_cities x R) group index per city and draw -> (R x k)
         R = gmat.shape[1]
         G = gmat[cidx]  # rows x R
         cols = np.concatenate([did[:, None] * (G == j) for j in range(k)], axis=1)  # rows x (k R)
-        Z = fast.partial_out(dm(cols), X).reshape(len(d), k, R)
+        Z = within.partial_out(dm(cols), X).reshape(len(d), k, R)
         A = np.einsum("njr,nlr->rjl", Z, Z)
         c = np.einsum("njr,n->rj", Z, yt)
         return np.linalg.solve(A, c[..., None])[..., 0]

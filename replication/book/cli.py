@@ -36,7 +36,7 @@ def _atomic_write(df, out: Path) -> None:
 
 
 def _validate(a) -> int:
-    from .data import validate_panel
+    from replication.data import validate_panel
 
     for flag, path, ok in (("--out", a.out, (".csv", ".parquet")), ("--report", a.report, (".csv",))):
         if path and Path(path).suffix.lower() not in ok:
@@ -58,7 +58,7 @@ def _validate(a) -> int:
 
 
 def _simulate(a) -> int:
-    from .data import load_panel, simulate_panel
+    from replication.data import load_panel, simulate_panel
 
     out = Path(a.out)
     if out.suffix.lower() not in (".csv", ".parquet"):
@@ -81,7 +81,7 @@ def _simulate(a) -> int:
 def _run(a) -> int:
     import os
 
-    from .runner import INTERRUPTS, RunError, run_notebooks
+    from replication.book.runner import INTERRUPTS, RunError, run_notebooks
 
     INTERRUPTS.install()  # first: from here on SIGINT/SIGTERM are handled by the runner (no traceback)
     try:
@@ -100,7 +100,7 @@ def _run(a) -> int:
 
 
 def _build(a) -> int:
-    from .runner import RunError, build_book
+    from replication.book.runner import RunError, build_book
 
     try:
         build_book(strict=not a.no_strict)
@@ -118,14 +118,14 @@ def _check(a) -> int:
     import numpy as np
     import pandas as pd
 
-    from .data import default_simulation, load_panel
-    from .index import add_index
-    from .scorecard import DEFAULT_ATOL, DEFAULT_RTOL, compute_all, scorecard, summary
+    from replication.data import default_simulation, load_panel
+    from replication.data.index import add_index
+    from replication.report.scorecard import DEFAULT_ATOL, DEFAULT_RTOL, compute_all, scorecard, summary
 
     if a.data:
         import warnings
 
-        from .data import PanelWarning
+        from replication.data import PanelWarning
 
         with warnings.catch_warnings():  # the counts are printed below; `validate` lists them
             warnings.simplefilter("ignore", PanelWarning)
@@ -183,8 +183,8 @@ def _check(a) -> int:
 
 
 def _codebook(a) -> int:
-    from ._paths import DATA_DIR
-    from .data.schema import BEGIN, END, codebook_markdown
+    from replication._paths import DATA_DIR
+    from replication.data.schema import BEGIN, END, codebook_markdown
 
     path = DATA_DIR / "README.md"
     text = path.read_text(encoding="utf-8")
@@ -201,7 +201,7 @@ def _codebook(a) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .data import DEFAULT_SEED
+    from replication.data import DEFAULT_SEED
 
     ap = argparse.ArgumentParser(prog="python -m replication", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)

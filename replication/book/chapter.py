@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import figures
-from .tables import drop_empty_truth
-from ._paths import PROJECT_ROOT, display_path
-from .data.read import sha256_of
+from replication.report import figures
+from replication.report.tables import drop_empty_truth
+from replication._paths import PROJECT_ROOT, display_path
+from replication.data.read import sha256_of
 
 DEFAULT_ONLY = "default-data"  # cell kept only on the default semi-synthetic panel
 USER_ONLY = "user-data"  # cell kept only on a user's panel
@@ -101,8 +101,8 @@ def load(seed: int, data_path: str = "", first_year: int = 2009, last_year: int 
     restricted to ``first_year``–``last_year``.  ``indicators`` builds the index from a
     subset of the 15 (None or empty: all of them).
     """
-    from .data import PanelWarning, default_simulation, load_panel
-    from .index import add_index
+    from replication.data import PanelWarning, default_simulation, load_panel
+    from replication.data.index import add_index
 
     years = (int(first_year), int(last_year))
     if data_path:
