@@ -89,7 +89,7 @@ def test_twfe(panels):
     p, r = panels
     a = rp.twfe(p, "nqp", "did", X_ORIG, **ORIG)
     b = rp.twfe(r, "outcome", "D", X_NEW, **NEW)
-    for f in ("params", "se", "pvalue"):
+    for f in ("params", "std_errors", "pvalues", "tstats"):
         close(getattr(a, f), getattr(b, f))
     assert list(b.params.index) == ["D", "x1", "x2", "_cons"]
 
@@ -118,7 +118,7 @@ def test_mediation(panels):
     f = ["a", "b", "c", "c_prime", "indirect", "sobel_se", "sobel_z", "sobel_p"]
     close([getattr(a, k) for k in f], [getattr(b, k) for k in f])
     close(a.boot, b.boot)
-    close(a.step3.se, b.step3.se)
+    close(a.step3.std_errors, b.step3.std_errors)
 
 
 def test_panel_threshold(panels):

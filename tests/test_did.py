@@ -62,8 +62,8 @@ def test_cluster_se_equal_the_hand_formula_under_each_convention(data):
     q = G / (G - 1) * (N - 1) / (N - K)
     none = did.twfe(data, "nqp", convention="none")
     stata = did.twfe(data, "nqp", convention="stata")
-    np.testing.assert_allclose(none.se[regs].to_numpy(), se_raw, rtol=1e-8)
-    np.testing.assert_allclose(stata.se[regs].to_numpy(), se_raw * np.sqrt(q), rtol=1e-8)
+    np.testing.assert_allclose(none.std_errors[regs].to_numpy(), se_raw, rtol=1e-8)
+    np.testing.assert_allclose(stata.std_errors[regs].to_numpy(), se_raw * np.sqrt(q), rtol=1e-8)
     assert stata.df_resid == G - 1
 
 
@@ -72,7 +72,7 @@ def test_pooled_ols_matches_statsmodels_cluster_defaults(data):
                                                                    cov_kwds={"groups": data["city_code"]})
     res = did.twfe(data, "nqp", "did", (), entity_effects=False, time_effects=False)
     assert res["did"] == pytest.approx(ref.params["did"], abs=1e-10)
-    assert res.se["did"] == pytest.approx(ref.bse["did"], rel=1e-8)  # statsmodels applies the same q
+    assert res.std_errors["did"] == pytest.approx(ref.bse["did"], rel=1e-8)  # statsmodels applies the same q
     assert res["_cons"] == pytest.approx(ref.params["const"], abs=1e-10)
 
 
@@ -85,13 +85,13 @@ def test_constant_under_fe_is_mean_y_minus_mean_x_b(data):
 
 def test_f_is_t_squared_with_one_regressor(data):
     res = did.twfe(data, "nqp", "did", ())
-    assert res.fstat == pytest.approx(res.tstat["did"] ** 2, rel=1e-10)
+    assert res.fstat == pytest.approx(res.tstats["did"] ** 2, rel=1e-10)
 
 
 def test_linearmodels_convention_returns_panelols_ses(data):
     ref = did.reference_panelols(data, "nqp", ["did", *CONTROLS])
     res = did.twfe(data, "nqp", convention="linearmodels")
-    np.testing.assert_allclose(res.se[ref.std_errors.index].to_numpy(), ref.std_errors.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(res.std_errors[ref.std_errors.index].to_numpy(), ref.std_errors.to_numpy(), rtol=1e-10)
 
 
 def test_collinear_control_is_a_clear_error(data):
@@ -108,7 +108,7 @@ def test_table2_five_columns(data):
 
 
 def test_column5_ci_covers_the_true_att(data, sim):
-    lo, hi = did.twfe(data, "nqp").ci().loc["did"]
+    lo, hi = did.twfe(data, "nqp").conf_int().loc["did"]
     assert lo < sim.truth["att"] < hi
 
 

@@ -29,7 +29,7 @@ def test_three_step_pieces_are_the_twfe_regressions(data):
     r = md.three_step(data, "hc")
     assert r.a == twfe(data, "hc")["did"]
     assert r.b == twfe(data, "nqp", ["did", "hc"])["hc"]
-    se, _, _ = md.sobel(r.a, r.step2.se["did"], r.b, r.step3.se["hc"])
+    se, _, _ = md.sobel(r.a, r.step2.std_errors["did"], r.b, r.step3.std_errors["hc"])
     assert r.sobel_se == pytest.approx(se)
 
 
@@ -65,9 +65,9 @@ def test_bootstrap_is_deterministic_under_a_seed(data):
 def test_paths_cover_the_dgp_truth(data, sim):
     for m in ("hc", "st"):
         r = md.three_step(data, m)
-        lo, hi = r.step2.ci().loc["did"]
+        lo, hi = r.step2.conf_int().loc["did"]
         assert lo < sim.truth[f"a_{m}"] < hi
-        lo, hi = r.step3.ci().loc[m]
+        lo, hi = r.step3.conf_int().loc[m]
         assert lo < sim.truth[f"b_{m}"] < hi
 
 
@@ -104,9 +104,9 @@ def test_wald_test_and_permutation_gap(data):
     # effects is the square of the t statistic of the interaction (same cluster covariance)
     d = data.assign(did_large=data["did"] * (data["size"] == "large"))
     r = twfe(d, "nqp", ["did", "did_large"], cluster="city_code")
-    assert it["wald_F"] == pytest.approx(r.tstat["did_large"] ** 2, rel=1e-8)
+    assert it["wald_F"] == pytest.approx(r.tstats["did_large"] ** 2, rel=1e-8)
     assert it["df"][1] == r.df_resid
-    assert it["p_value"] == pytest.approx(2 * stats.t.sf(abs(r.tstat["did_large"]), r.df_resid), rel=1e-8)
+    assert it["p_value"] == pytest.approx(2 * stats.t.sf(abs(r.tstats["did_large"]), r.df_resid), rel=1e-8)
     pg = ht.permutation_gap(data, "size", ("small_medium", "large"), n_draws=40, seed=1)
     assert pg["draws"].shape == (40,)
     # the gap equals the difference of the pooled interaction model's coefficients

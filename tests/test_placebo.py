@@ -34,7 +34,7 @@ def test_placebo_se_equals_twfe_se(data):
     d = data.assign(did=(data["year"].to_numpy() >= np.nan_to_num(PY[idx, 0], nan=np.inf)).astype(int))
     ref = twfe(d, "nqp")
     assert res.draws["coef"].iloc[0] == pytest.approx(ref["did"], abs=1e-10)
-    assert res.draws["se"].iloc[0] == pytest.approx(ref.se["did"], rel=1e-8)
+    assert res.draws["se"].iloc[0] == pytest.approx(ref.std_errors["did"], rel=1e-8)
 
 
 def test_same_seed_same_draws_other_seed_other_draws(data):

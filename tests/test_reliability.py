@@ -168,7 +168,7 @@ def test_row_order_does_not_change_any_estimate(base, seed):
     a = twfe(base, "nqp")
     b = twfe(base.sample(frac=1, random_state=seed), "nqp")
     pd.testing.assert_series_equal(a.params, b.params, atol=1e-10, rtol=0)
-    pd.testing.assert_series_equal(a.se, b.se, atol=1e-10, rtol=0)
+    pd.testing.assert_series_equal(a.std_errors, b.std_errors, atol=1e-10, rtol=0)
 
 
 @SETTINGS

@@ -165,12 +165,12 @@ def test_twfe_equals_panelols_and_dummy_ols(ub):
     np.testing.assert_allclose(r.params[names], lm.params[names], rtol=TOL)
     np.testing.assert_allclose(r.params[names], ols.params[names], rtol=TOL)
     # the plain cluster sandwich equals the dummy-variable model's; Stata's factor on top
-    np.testing.assert_allclose(r.se[names], ols.bse[names], rtol=TOL)
+    np.testing.assert_allclose(r.std_errors[names], ols.bse[names], rtol=TOL)
     st = did.twfe(ub, "nqp")
     N, G, K = len(ub), ub["city_code"].nunique(), len(names) + 1 + ub["year"].nunique() - 1
-    np.testing.assert_allclose(st.se[names], ols.bse[names] * np.sqrt(G / (G - 1) * (N - 1) / (N - K)), rtol=TOL)
+    np.testing.assert_allclose(st.std_errors[names], ols.bse[names] * np.sqrt(G / (G - 1) * (N - 1) / (N - K)), rtol=TOL)
     lmc = did.twfe(ub, "nqp", convention="linearmodels")
-    np.testing.assert_allclose(lmc.se[names], lm.std_errors[names], rtol=TOL)
+    np.testing.assert_allclose(lmc.std_errors[names], lm.std_errors[names], rtol=TOL)
 
 
 def _placebo_years(d, scheme, n, seed):
@@ -189,8 +189,8 @@ def test_placebo_draws_equal_fresh_regressions(ub, scheme):
         ref = did.twfe(d, "nqp")
         row = res.draws.iloc[r]
         assert row["coef"] == pytest.approx(ref["did"], rel=TOL)
-        assert row["se"] == pytest.approx(ref.se["did"], rel=TOL)
-        assert row["p"] == pytest.approx(ref.pvalue["did"], rel=TOL, abs=1e-12)
+        assert row["se"] == pytest.approx(ref.std_errors["did"], rel=TOL)
+        assert row["p"] == pytest.approx(ref.pvalues["did"], rel=TOL, abs=1e-12)
     naive = placebo.naive_permutation_test(ub, "nqp", C, PY)  # one PanelOLS fit per draw
     np.testing.assert_allclose(res.draws["coef"], naive, rtol=TOL)
     assert res.estimate == pytest.approx(_panelols(ub, "nqp", ["did", *C]).params["did"], rel=TOL)
@@ -203,8 +203,8 @@ def test_placebo_passes_treat_and_cluster_through(ub):
     _, idx = np.unique(ub["city_code"], return_inverse=True)
     alt = d.assign(post=(ub["year"].to_numpy() >= np.nan_to_num(PY[idx, 0], nan=np.inf)).astype(int))
     ref = did.twfe(alt, "nqp", "post", cluster="prov")
-    assert res.draws["se"].iloc[0] == pytest.approx(ref.se["post"], rel=TOL)
-    assert res.draws["p"].iloc[0] == pytest.approx(ref.pvalue["post"], rel=TOL)
+    assert res.draws["se"].iloc[0] == pytest.approx(ref.std_errors["post"], rel=TOL)
+    assert res.draws["p"].iloc[0] == pytest.approx(ref.pvalues["post"], rel=TOL)
     assert res.estimate == did.twfe(d, "nqp", "post", cluster="prov")["post"]
 
 

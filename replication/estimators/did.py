@@ -32,18 +32,20 @@ from scipy import stats
 
 from replication.estimators import within
 from replication.data.schema import CONTROLS
+from replication.estimators.results import Estimates
 
 CONVENTIONS = ("stata", "none", "linearmodels")
 
 
 @dataclass
-class TWFEResult:
-    """Coefficients and inference of one TWFE regression (the data behind a column)."""
+class TWFEResult(Estimates):
+    """One TWFE regression (the data behind a column), in the package's result protocol:
+    ``params``, ``std_errors``, ``tstats``, ``pvalues`` (t with ``df_resid`` degrees of
+    freedom), ``conf_int()``, ``nobs``, ``cov``, ``summary()``, ``tidy()``; plus the
+    R-squareds and the F test of all regressors (``fstat``, ``f_pvalue``)."""
 
     params: pd.Series
-    se: pd.Series
-    tstat: pd.Series
-    pvalue: pd.Series
+    std_errors: pd.Series
     nobs: int
     n_clusters: int | None
     r2: float
@@ -53,15 +55,17 @@ class TWFEResult:
     df_resid: int
     spec: dict = field(default_factory=dict)
     cov: pd.DataFrame | None = field(default=None, repr=False)
+    title = "Two-way fixed-effects DID"
 
-    def ci(self, level: float = 0.95) -> pd.DataFrame:
-        crit = stats.t.ppf(0.5 + level / 2, self.df_resid)
-        return pd.DataFrame({"lower": self.params - crit * self.se, "upper": self.params + crit * self.se})
-
-    def coef_table(self) -> pd.DataFrame:
-        c = self.ci()
-        return pd.DataFrame({"coef": self.params, "se": self.se, "t": self.tstat, "p": self.pvalue,
-                             "ci_lower": c["lower"], "ci_upper": c["upper"]})
+    def _header(self):
+        s = self.spec
+        fe = " + ".join(n for n, on in (("entity", s.get("entity_effects")), ("time", s.get("time_effects"))) if on)
+        rows = [("Dependent variable", str(s.get("y", ""))), ("Fixed effects", fe or "none"),
+                *super()._header(), ("R-squared (LSDV)", f"{self.r2:.4f}"), ("R-squared (within)", f"{self.r2_within:.4f}"),
+                ("F (all regressors)", f"{self.fstat:.3f}")]
+        if self.n_clusters:
+            rows.append(("Clusters", f"{self.n_clusters:,} ({s.get('cluster')}, {s.get('convention')})"))
+        return rows
 
     def __getitem__(self, name: str) -> float:
         return float(self.params[name])
@@ -165,8 +169,6 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
         se[lm.std_errors.index] = lm.std_errors.to_numpy()
     else:
         se = pd.Series(np.sqrt(np.diag(V)), index=names)
-    tstat = params / se
-    pval = pd.Series(2 * stats.t.sf(np.abs(tstat), df_resid), index=names)
     ssr = float(u @ u)
     tss = float(((yv - yv.mean()) ** 2).sum())
     tss_w = float(((yd - yd.mean()) ** 2).sum())
@@ -177,7 +179,7 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
     spec = {"y": y, "treat": treat, "controls": list(controls or ()), "entity_effects": entity_effects,
             "time_effects": time_effects, "cluster": cluster, "convention": convention, "K": K, "q": q}
     cov = pd.DataFrame(V, index=names, columns=names)
-    return TWFEResult(params, se, tstat, pval, N, G, 1 - ssr / tss, 1 - ssr / tss_w, F, f_p, df_resid, spec, cov)
+    return TWFEResult(params, se, N, G, 1 - ssr / tss, 1 - ssr / tss_w, F, f_p, df_resid, spec, cov)
 
 
 def reference_panelols(panel: pd.DataFrame, y: str, regs: list[str], entity="city_code", time="year",

@@ -94,8 +94,8 @@ def subgroups(panel: pd.DataFrame, by: str, y: str = "nqp", *, min_treated: int 
             r = twfe(sub, y, treat, controls, entity=entity, time=time, cluster=entity if cluster is None else cluster,
                      convention=convention)
             fits[g] = r
-            ci = r.ci().loc[treat]
-            row.update({"coef": r[treat], "se": r.se[treat], "t": r.tstat[treat], "p": r.pvalue[treat],
+            ci = r.conf_int().loc[treat]
+            row.update({"coef": r[treat], "se": r.std_errors[treat], "t": r.tstats[treat], "p": r.pvalues[treat],
                         "ci_lower": ci["lower"], "ci_upper": ci["upper"], "note": ""})
         if truth is not None:
             key = f"att_{'size' if by == 'size' else 'region'}_{g}"

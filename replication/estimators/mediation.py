@@ -92,7 +92,7 @@ def three_step(panel: pd.DataFrame, mediator: str, y: str = "nqp", treat: str = 
     s2 = twfe(panel, mediator, treat, controls, **kw)
     s3 = twfe(panel, y, [treat, mediator], controls, **kw)
     a, b = s2[treat], s3[mediator]
-    se, z, p = sobel(a, s2.se[treat], b, s3.se[mediator])
+    se, z, p = sobel(a, s2.std_errors[treat], b, s3.std_errors[mediator])
     boot = None
     if n_boot:
         boot = bootstrap_paths(panel, [mediator], y, treat, controls, n_boot=n_boot, seed=seed, entity=entity,

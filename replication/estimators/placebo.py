@@ -142,7 +142,7 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
     ri = (1 + int((draws["coef"].abs() >= abs(b_real)).sum())) / (1 + n_draws)
     info = {"balanced": bool(dm.balanced), "rows": len(df), "cities": len(cities),
             "years": int(len(np.unique(years))), "degenerate_draws": int(np.isnan(arr[:, 0]).sum())}
-    return PlaceboResult(draws, b_real, float(real.se[treat]), ri, scheme, n_draws,
+    return PlaceboResult(draws, b_real, float(real.std_errors[treat]), ri, scheme, n_draws,
                          seed if isinstance(seed, int) else None, info)
 
 

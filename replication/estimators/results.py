@@ -157,7 +157,9 @@ class Estimates:
         t = self.tidy().set_index("term")
         t.columns = ["coef", "std err", "t" if self.df_resid else "z", "P>|t|" if self.df_resid else "P>|z|",
                      "[0.025", "0.975]"]
-        head = "\n".join(f"{k:<22}{v:>14}" for k, v in self._header())
+        rows = self._header()
+        w = max(len(v) for _, v in rows)
+        head = "\n".join(f"{k:<22}{v:>{w}}" for k, v in rows)
         body = t.to_string(float_format=lambda v: f"{v:.4f}")
         line = "=" * max(len(x) for x in body.splitlines())
         return f"{self.title}\n{line}\n{head}\n{line}\n{body}\n{line}"

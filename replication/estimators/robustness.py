@@ -73,8 +73,8 @@ def specification_rows(results: dict[str, TWFEResult], term: str = "did", truth:
     """One row per specification: estimate, 95 % CI, N, and the truth when known."""
     rows = []
     for label, r in results.items():
-        ci = r.ci().loc[term]
-        rows.append({"label": label, "coef": r[term], "se": r.se[term], "t": r.tstat[term], "p": r.pvalue[term],
+        ci = r.conf_int().loc[term]
+        rows.append({"label": label, "coef": r[term], "se": r.std_errors[term], "t": r.tstats[term], "p": r.pvalues[term],
                      "ci_lower": ci["lower"], "ci_upper": ci["upper"], "N": r.nobs,
                      "cluster": r.spec.get("cluster"), "truth": truth})
     return pd.DataFrame(rows)

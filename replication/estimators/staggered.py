@@ -61,9 +61,9 @@ def event_study(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", lead
     V = r.cov.loc[pre, pre].to_numpy()
     W = float(b @ np.linalg.solve(V, b))
     F = W / len(pre)
-    ci = r.ci()
+    ci = r.conf_int()
     tab = pd.DataFrame({"event_time": [int(c[1:]) for c in names], "coef": r.params[names].to_numpy(),
-                        "se": r.se[names].to_numpy(), "ci_lower": ci.loc[names, "lower"].to_numpy(),
+                        "se": r.std_errors[names].to_numpy(), "ci_lower": ci.loc[names, "lower"].to_numpy(),
                         "ci_upper": ci.loc[names, "upper"].to_numpy()})
     tab = pd.concat([tab, pd.DataFrame([{"event_time": -1, "coef": 0.0, "se": 0.0, "ci_lower": 0.0,
                                          "ci_upper": 0.0}])]).sort_values("event_time").reset_index(drop=True)
@@ -258,7 +258,7 @@ def sun_abraham(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", enti
     out["ci_lower"], out["ci_upper"] = out["coef"] - crit * out["se"], out["coef"] + crit * out["se"]
     out.attrs["cov"] = pd.DataFrame(cov, index=events, columns=events)  # of the event-time estimates
     out.attrs["cohort_effects"] = pd.DataFrame({"cohort": [m[0] for m in meta], "event_time": [m[1] for m in meta],
-                                                "coef": r.params[names].to_numpy(), "se": r.se[names].to_numpy()})
+                                                "coef": r.params[names].to_numpy(), "se": r.std_errors[names].to_numpy()})
     # overall ATT: the post-period cohort x event-time cells weighted by their treated
     # units (CS's "simple" aggregation), with its SE from the full covariance
     post = [n for n, m in zip(names, meta) if m[1] >= 0]

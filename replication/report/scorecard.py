@@ -151,9 +151,9 @@ def scorecard(results: dict, truth: dict | None = None, *, rtol: float = DEFAULT
                 continue
             if row not in fit.params.index:
                 continue
-            lo, hi = fit.ci().loc[row]
+            lo, hi = fit.conf_int().loc[row]
             add(TABLE_LABEL[n], col, row, r["estimate"], float(fit.params[row]), lo, hi, int(r["stars"]),
-                float(fit.pvalue[row]), _truth_for(n, col, row, truth))
+                float(fit.pvalues[row]), _truth_for(n, col, row, truth))
     names = {1: "single", 2: "double", 3: "triple"}
     t5 = paper.table5().set_index("thresholds")
     thr = results.get("threshold")

@@ -178,7 +178,7 @@ def regression_table(results: dict, rows=None, *, digits: int = 3) -> pd.DataFra
     for col, res in results.items():
         c = {}
         for r in rows:
-            c[ROW_LABELS.get(r, r)] = cell(res.params[r], res.tstat[r], res.pvalue[r], digits) \
+            c[ROW_LABELS.get(r, r)] = cell(res.params[r], res.tstats[r], res.pvalues[r], digits) \
                 if r in res.params.index else ""
         c["Time FE"] = "YES" if res.spec.get("time_effects") else "NO"
         c["City FE"] = "YES" if res.spec.get("entity_effects") else "NO"
@@ -224,15 +224,15 @@ def paper_vs_ours(n: int, results: dict, rows=("did",), truth: dict | None = Non
         for r in rows:
             hit = t[(t["column"] == col) & (t["row"] == r)]
             pe = hit.iloc[0] if len(hit) else None
-            ci = res.ci().loc[r] if r in res.params.index else None
+            ci = res.conf_int().loc[r] if r in res.params.index else None
             rec = {
                 "column": col, "coefficient": r,
                 "paper": pe["printed"] if pe is not None else "",
-                "ours": cell(res.params[r], res.tstat[r], res.pvalue[r]) if r in res.params.index else "",
+                "ours": cell(res.params[r], res.tstats[r], res.pvalues[r]) if r in res.params.index else "",
                 "ours 95% CI": f"[{ci['lower']:.3f}, {ci['upper']:.3f}]" if ci is not None else "",
                 "same sign": (bool(np.sign(pe["estimate"]) == np.sign(res.params[r]))
                               if pe is not None and r in res.params.index else None),
-                "same stars": (bool(int(pe["stars"]) == len(stars(res.pvalue[r])))
+                "same stars": (bool(int(pe["stars"]) == len(stars(res.pvalues[r])))
                                if pe is not None and r in res.params.index else None),
             }
             if truth is not None and col in truth and r == "did":
