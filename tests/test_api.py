@@ -152,7 +152,7 @@ def test_subgroups_and_group_tests(panels):
     close(np.r_[pa["gap"], pa["p_value"], pa["draws"]], np.r_[pb["gap"], pb["p_value"], pb["draws"]])
     fa = ht.fully_interacted(p, "region", "nqp", treat="did", controls=X_ORIG, entity="city_code", time="year")
     fb = ht.fully_interacted(r, "grp", "outcome", treat="D", controls=X_NEW, entity="id", time="t")
-    for f in ("params", "se"):  # the same coefficients, in the group order of each column name
+    for f in ("params", "std_errors"):  # the same coefficients, in the group order of each column name
         close(getattr(fa, f).rename(_renamed).loc[getattr(fb, f).index], getattr(fb, f))
 
 
