@@ -22,16 +22,16 @@ def main() -> None:
     es = staggered.event_study(panel, "nqp", leads=3, lags=8, controls=list(CONTROLS))
     beta, sigma, n_pre, n_post = honestdid.event_study_inputs(es)
     args = (beta, sigma, n_pre, n_post, 1.0)
-    honestdid.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)  # warm-up
-    small = honestdid.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)
+    honestdid.rm_confidence_set(*args, grid_points=SMALL, n_draws=SMALL)  # warm-up
+    small = honestdid.rm_confidence_set(*args, grid_points=SMALL, n_draws=SMALL)
     t0 = time.perf_counter()
-    full = honestdid.rm_confidence_set(*args, grid_points=FULL, sims=FULL)
+    full = honestdid.rm_confidence_set(*args, grid_points=FULL, n_draws=FULL)
     t_ours = time.perf_counter() - t0
     old = honestdid._EtaPolytope.MAX_SUBSETS
     honestdid._EtaPolytope.MAX_SUBSETS = 0  # every LP by HiGHS
     try:
         t0 = time.perf_counter()
-        naive = honestdid.rm_confidence_set(*args, grid_points=SMALL, sims=SMALL)
+        naive = honestdid.rm_confidence_set(*args, grid_points=SMALL, n_draws=SMALL)
         t_naive = (time.perf_counter() - t0) * FULL / SMALL
     finally:
         honestdid._EtaPolytope.MAX_SUBSETS = old

@@ -51,7 +51,7 @@ def worker(n: int, T: int) -> dict:
     placebo.permutation_test(df, "y", ctr, n_draws=500, seed=1)
     out["placebo_500_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    threshold.fit_panel_threshold(df, "y", "did", "q", ctr, max_thresholds=1, n_boot=300, grid=300, seed=1)
+    threshold.fit_panel_threshold(df, "y", "did", "q", ctr, max_thresholds=1, n_draws=300, grid=300, seed=1)
     out["threshold_300_s"] = time.perf_counter() - t0
     out["total_s"] = out["twfe_s"] + out["placebo_500_s"] + out["threshold_300_s"]
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

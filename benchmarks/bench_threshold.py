@@ -37,7 +37,7 @@ def bench(name, df, y, x, q, controls, entity, time_col, trims, grid):
     assert rel < 1e-8, f"SSR curves disagree: {rel}"
     t0 = time.perf_counter()
     r = th.fit_panel_threshold(d, y, x, q, controls, entity=entity, time=time_col, max_thresholds=3,
-                               n_boot=300, trim=trims, grid=grid, seed=1)
+                               n_draws=300, trim=trims, grid=grid, seed=1)
     t_full = time.perf_counter() - t0
     # naive: 3 tests x 300 draws x (1 + 1 + 2 stages on average) searches x one OLS per candidate
     searches = 300 * (1 + 2 + 4) + 4

@@ -6,7 +6,12 @@ one function per table or figure.
 
 The public API (``import replication as rp``) works on any entity-by-period panel: every
 estimator takes the names of the columns it uses (``y``, ``treat`` or ``cohort``,
-``controls``, ``entity``, ``time``, ``cluster``); the defaults are the paper's names.
+``controls``, ``entity``, ``time``, ``cluster``); the defaults are the paper's names, except
+that ``cluster``, where an estimator takes it, defaults to whatever ``entity`` is
+(:data:`replication.estimators.results.ENTITY`; ``cluster=None``: no clustering).  Results
+follow one protocol (:mod:`replication.estimators.results`): estimates have ``params``,
+``std_errors``, ``pvalues``, ``conf_int()``, ``summary()`` and ``tidy()``; tests have
+``statistic``, ``pvalue`` and ``n_draws``.
 The names are imported lazily (PEP 562), so ``import replication`` stays cheap:
 
 ====================  =====================================================
@@ -19,9 +24,8 @@ The names are imported lazily (PEP 562), so ``import replication`` stays cheap:
 ``twfe``              two-way fixed-effects DID with clustered SEs
 ``placebo_test``      vectorised placebo (permutation) test of the DID
 ``psm_match``         propensity score matching and balance test
-``mediation``         three-step mediation with Sobel and bootstrap (the
-                      module ``replication.estimators.mediation``, callable as its
-                      ``three_step``)
+``mediation``         three-step mediation with the Sobel test and an entity-cluster
+                      bootstrap (``replication.estimators.mediation.three_step``)
 ``panel_threshold``   Hansen (1999) panel threshold model
 ``subgroups``         the DID by group (heterogeneity)
 ``event_study``       leads and lags of adoption
@@ -45,7 +49,7 @@ _LAZY = {
     "twfe": ("replication.estimators.did", "twfe"),
     "placebo_test": ("replication.estimators.placebo", "permutation_test"),
     "psm_match": ("replication.estimators.psm", "psm"),
-    "mediation": ("replication.estimators.mediation", None),  # the module, callable as three_step
+    "mediation": ("replication.estimators.mediation", "three_step"),
     "panel_threshold": ("replication.estimators.threshold", "fit_panel_threshold"),
     "subgroups": ("replication.estimators.heterogeneity", "subgroups"),
     "event_study": ("replication.estimators.staggered", "event_study"),
@@ -66,8 +70,7 @@ def __getattr__(name):
         raise AttributeError(f"module 'replication' has no attribute {name!r}") from None
     import importlib
 
-    value = importlib.import_module(module)
-    value = value if attr is None else getattr(value, attr)
+    value = getattr(importlib.import_module(module), attr)
     globals()[name] = value  # later accesses skip __getattr__
     return value
 

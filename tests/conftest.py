@@ -43,6 +43,38 @@ def panel():
     return load_panel()
 
 
+def copy_and_run(proj: Path) -> dict:
+    """Copy the project to ``proj`` and execute every chapter there (params/quick.yaml), as a
+    user would; returns the environment (``REPLICATION_ROOT=proj``) for further commands."""
+    from replication.book.runner import copy_project
+
+    copy_project(proj)
+    env = {**os.environ, "REPLICATION_ROOT": str(proj)}
+    run = subprocess.run([sys.executable, "-m", "replication", "run", "--params", "params/quick.yaml"], cwd=proj,
+                         env=env, capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return env
+
+
+@pytest.fixture(scope="session")
+def book_project(tmp_path_factory) -> Path:
+    """A copy of the project with every chapter executed, shared by tests/test_book.py and
+    tests/test_browser.py (the working tree's book is never touched)."""
+    proj = tmp_path_factory.mktemp("book") / "project"
+    copy_and_run(proj)
+    return proj
+
+
+@pytest.fixture(scope="session")
+def book_html(book_project) -> Path:
+    """``book/_build/html`` of :func:`book_project`, built strictly (``python -m replication build``)."""
+    env = {**os.environ, "REPLICATION_ROOT": str(book_project)}
+    build = subprocess.run([sys.executable, "-m", "replication", "build"], cwd=book_project, env=env,
+                           capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    return book_project / "book" / "_build" / "html"
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run ``python -m replication ...`` in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "replication", *args], capture_output=True, text=True,

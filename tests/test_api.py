@@ -79,10 +79,38 @@ def test_public_names_are_listed_documented_and_lazy():
     assert out.strip() == "['replication']"
 
 
-def test_mediation_is_both_the_module_and_three_step(panels):
+def test_mediation_is_the_three_step_function(panels):
     from replication.estimators import mediation
 
-    assert callable(rp.mediation) and mediation is rp.mediation and hasattr(mediation, "table4")
+    assert rp.mediation is mediation.three_step and type(mediation) is type(importlib)  # a plain module
+
+
+def test_cluster_follows_the_entity(panels):
+    """Passing ``entity`` alone clusters by it, for every estimator that clusters."""
+    from replication.estimators import heterogeneity as ht, mediation, placebo, robustness
+
+    p, r = panels
+    a = rp.twfe(r, "outcome", "D", X_NEW, entity="id", time="t")
+    b = rp.twfe(r, "outcome", "D", X_NEW, **NEW)
+    close(a.std_errors, b.std_errors)
+    assert a.spec["cluster"] == "id" and a.n_clusters == r["id"].nunique()
+    pa = placebo.permutation_test(r, "outcome", X_NEW, n_draws=5, treat="D", pilot="g", entity="id", time="t")
+    pb = placebo.permutation_test(r, "outcome", X_NEW, n_draws=5, treat="D", pilot="g", **NEW)
+    close(pa.draws.to_numpy(), pb.draws.to_numpy())
+    ma = mediation.three_step(r, "m", "outcome", "D", X_NEW, entity="id", time="t")
+    close(ma.std_errors, mediation.three_step(r, "m", "outcome", "D", X_NEW, **NEW).std_errors)
+    sa = ht.subgroups(r, "grp", "outcome", treat="D", controls=X_NEW, entity="id", time="t")
+    close(sa.std_errors, ht.subgroups(r, "grp", "outcome", treat="D", controls=X_NEW, **NEW).std_errors)
+    da = robustness.drop_each_batch(r, "outcome", "D", X_NEW, pilot="g", entity="id", time="t")
+    assert all(v.spec["cluster"] == "id" for v in da.values())
+    none = rp.twfe(r, "outcome", "D", X_NEW, entity="id", time="t", cluster=None)
+    assert none.n_clusters is None and none.spec["cluster"] is None
+    import copy
+    import pickle
+
+    from replication.estimators.results import ENTITY
+
+    assert pickle.loads(pickle.dumps(ENTITY)) is ENTITY and copy.deepcopy(ENTITY) is ENTITY and repr(ENTITY) == "ENTITY"
 
 
 def test_twfe(panels):
@@ -99,7 +127,25 @@ def test_placebo(panels):
     a = rp.placebo_test(p, "nqp", X_ORIG, n_draws=20, seed=3, treat="did", pilot="pilot_year", **ORIG)
     b = rp.placebo_test(r, "outcome", X_NEW, n_draws=20, seed=3, treat="D", pilot="g", **NEW)
     close(a.draws.to_numpy(), b.draws.to_numpy())
-    close([a.estimate, a.estimate_se, a.p_value], [b.estimate, b.estimate_se, b.p_value])
+    close([a.statistic, a.std_error, a.pvalue, a.n_draws], [b.statistic, b.std_error, b.pvalue, b.n_draws])
+    close(a.null_distribution, b.null_distribution)
+
+
+def test_robustness(panels):
+    from replication.estimators import robustness
+
+    p, r = panels
+    keep = p["city_code"].isin(np.sort(p["city_code"].unique())[::6]).to_numpy()  # 48 cities: fast
+    a = robustness.wild_cluster_pvalue(p[keep], "nqp", "did", X_ORIG, n_draws=99, seed=1, **ORIG)
+    b = robustness.wild_cluster_pvalue(r[keep], "outcome", "D", X_NEW, n_draws=99, seed=1, **NEW)
+    close([a.statistic, a.pvalue, a.n_draws], [b.statistic, b.pvalue, b.n_draws])
+    close(a.null_distribution, b.null_distribution)
+    da = robustness.drop_each_batch(p, "nqp", "did", X_ORIG, pilot="pilot_year", **ORIG)
+    db = robustness.drop_each_batch(r, "outcome", "D", X_NEW, pilot="g", **NEW)
+    assert list(da) == list(db)
+    for k in da:
+        close(da[k].params, db[k].params)
+        close(da[k].std_errors, db[k].std_errors)
 
 
 def test_psm(panels):
@@ -109,26 +155,37 @@ def test_psm(panels):
     close_frames(a.data[["pscore", "xb", "_weight", "_id", "_pdif"]], b.data[["pscore", "xb", "_weight", "_id", "_pdif"]])
     close_frames(a.balance, b.balance)
     close_frames(a.rubin, b.rubin)
+    close(a.model.params, b.model.params)
+    close(a.model.std_errors, b.model.std_errors)
 
 
 def test_mediation(panels):
     p, r = panels
-    a = rp.mediation(p, "hc", "nqp", "did", X_ORIG, n_boot=10, seed=2, **ORIG)
-    b = rp.mediation(r, "m", "outcome", "D", X_NEW, n_boot=10, seed=2, **NEW)
-    f = ["a", "b", "c", "c_prime", "indirect", "sobel_se", "sobel_z", "sobel_p"]
-    close([getattr(a, k) for k in f], [getattr(b, k) for k in f])
+    a = rp.mediation(p, "hc", "nqp", "did", X_ORIG, n_draws=10, seed=2, **ORIG)
+    b = rp.mediation(r, "m", "outcome", "D", X_NEW, n_draws=10, seed=2, **NEW)
+    for f in ("params", "std_errors", "pvalues"):
+        close(getattr(a, f), getattr(b, f))
+    close(a.conf_int(), b.conf_int())
+    close([a.sobel.statistic, a.sobel.pvalue, a.bootstrap.pvalue],
+          [b.sobel.statistic, b.sobel.pvalue, b.bootstrap.pvalue])
     close(a.boot, b.boot)
     close(a.step3.std_errors, b.step3.std_errors)
+    from replication.estimators import mediation
+
+    ja = mediation.joint_model(p, ["hc", "st"], "nqp", "did", X_ORIG, **ORIG)
+    jb = mediation.joint_model(r.assign(s=p["st"].to_numpy()), ["m", "s"], "outcome", "D", X_NEW, **NEW)
+    close(ja.params, jb.params)
+    close(ja.std_errors, jb.std_errors)
 
 
 def test_panel_threshold(panels):
     p, r = panels
-    kw = dict(max_thresholds=2, n_boot=5, grid=40, seed=4)
+    kw = dict(max_thresholds=2, n_draws=5, grid=40, seed=4)
     a = rp.panel_threshold(p, "nqp", "did", "isu", X_ORIG, entity="city_code", time="year", **kw)
     b = rp.panel_threshold(r, "outcome", "D", "q", X_NEW, entity="id", time="t", **kw)
-    close_frames(a.tests, b.tests)
+    close_frames(a.test_table(), b.test_table())
     close_frames(a.thresholds, b.thresholds)
-    close_frames(a.coefficients().reset_index(drop=True), b.coefficients().reset_index(drop=True))
+    close_frames(a.tidy(), b.tidy())
 
 
 def test_subgroups_and_group_tests(panels):
@@ -137,19 +194,21 @@ def test_subgroups_and_group_tests(panels):
     p, r = panels
     a = rp.subgroups(p, "region", "nqp", treat="did", controls=X_ORIG, **ORIG)
     b = rp.subgroups(r, "grp", "outcome", treat="D", controls=X_NEW, **NEW)
-    # the row order of the paper's "region" column is east, west, central (GROUP_ORDER); others are sorted
-    close_frames(a.sort_values("group", ignore_index=True), b.sort_values("group", ignore_index=True))
+    close_frames(a.table(), b.table())
+    close(a.pvalues, b.pvalues)
     ia = ht.interaction_test(p, "region", "nqp", treat="did", controls=X_ORIG, entity="city_code", time="year")
     ib = ht.interaction_test(r, "grp", "outcome", treat="D", controls=X_NEW, entity="id", time="t")
-    close([ia["wald_F"], ia["p_value"]], [ib["wald_F"], ib["p_value"]])
-    ga = ht.add_groups(p, entity="city_code")
-    gb = ht.add_groups(r, entity="id", population="pop")
-    assert ga["size"].tolist() == gb["size"].tolist()
+    close([ia.statistic, ia.pvalue, *ia.df], [ib.statistic, ib.pvalue, *ib.df])
+    close(ia.params, ib.params)
+    from replication.report.specs import add_groups
+
+    ga = add_groups(p)
+    gb = r.assign(size=ga["size"].to_numpy())  # the same classification under the user's names
     pa = ht.permutation_gap(ga, "size", ("large", "small_medium"), "nqp", n_draws=20, treat="did", controls=X_ORIG,
                             entity="city_code", time="year")
     pb = ht.permutation_gap(gb, "size", ("large", "small_medium"), "outcome", n_draws=20, treat="D", controls=X_NEW,
                             entity="id", time="t")
-    close(np.r_[pa["gap"], pa["p_value"], pa["draws"]], np.r_[pb["gap"], pb["p_value"], pb["draws"]])
+    close(np.r_[pa.statistic, pa.pvalue, pa.null_distribution], np.r_[pb.statistic, pb.pvalue, pb.null_distribution])
     fa = ht.fully_interacted(p, "region", "nqp", treat="did", controls=X_ORIG, entity="city_code", time="year")
     fb = ht.fully_interacted(r, "grp", "outcome", treat="D", controls=X_NEW, entity="id", time="t")
     for f in ("params", "std_errors"):  # the same coefficients, in the group order of each column name
@@ -166,58 +225,56 @@ def event_studies(panels):
 
 def test_event_study_and_honest_did(event_studies):
     a, b = event_studies
-    close_frames(a["table"], b["table"])
-    close([a["pretrend_F"], a["pretrend_p"]], [b["pretrend_F"], b["pretrend_p"]])
-    kw = dict(Mbars=[0.0, 1.0], rm_options={"grid_points": 200, "sims": 200})
+    close_frames(a.tidy(), b.tidy())
+    close([a.pretrend.statistic, a.pretrend.pvalue], [b.pretrend.statistic, b.pretrend.pvalue])
+    kw = dict(Mbars=[0.0, 1.0], rm_options={"grid_points": 200, "n_draws": 200})
     ha, hb = rp.honest_did(a, **kw), rp.honest_did(b, **kw)
-    close_frames(ha["smoothness"], hb["smoothness"])
-    close_frames(ha["relative_magnitudes"], hb["relative_magnitudes"])
-    close(list(ha["original"].values()), list(hb["original"].values()))
+    close_frames(ha.smoothness, hb.smoothness)
+    close_frames(ha.relative_magnitudes, hb.relative_magnitudes)
+    close(ha.original_ci(), hb.original_ci())
     # the tuple form gives the same tables
-    ht_ = rp.honest_did(ha["inputs"], **kw)
-    close_frames(ha["smoothness"], ht_["smoothness"])
+    ht_ = rp.honest_did(ha.inputs, **kw)
+    close_frames(ha.smoothness, ht_.smoothness)
 
 
 def test_bacon(panels):
     p, r = panels
-    a2, aa = rp.bacon(p, "nqp", treat="did", entity="city_code", time="year")
-    b2, ba = rp.bacon(r, "outcome", treat="D", entity="id", time="t")
-    close_frames(a2, b2)
-    close_frames(aa, ba)
+    a = rp.bacon(p, "nqp", treat="did", entity="city_code", time="year")
+    b = rp.bacon(r, "outcome", treat="D", entity="id", time="t")
+    close_frames(a.comparisons, b.comparisons)
+    close_frames(a.by_type(), b.by_type())
 
 
 def test_callaway_santanna(panels):
     p, r = panels
     a = rp.callaway_santanna(p, "nqp", cohort="pilot_year", entity="city_code", time="year")
     b = rp.callaway_santanna(r, "outcome", cohort="g", entity="id", time="t")
-    close_frames(a["attgt"], b["attgt"])
-    for typ, agg in a["aggregations"].items():
-        other = b["aggregations"][typ]
-        close([agg["overall_att"], agg["overall_se"]], [other["overall_att"], other["overall_se"]])
-        if agg["table"] is not None:
-            close_frames(agg["table"], other["table"])
+    close_frames(a.attgt, b.attgt)
+    for typ, agg in a.aggregations.items():
+        close_frames(agg.tidy(), b.aggregations[typ].tidy())
+        close_frames(agg.overall.tidy(), b.aggregations[typ].overall.tidy())
 
 
 def test_sun_abraham(panels):
     p, r = panels
     a = rp.sun_abraham(p, "nqp", cohort="pilot_year", controls=X_ORIG, entity="city_code", time="year")
     b = rp.sun_abraham(r, "outcome", cohort="g", controls=X_NEW, entity="id", time="t")
-    close_frames(a, b)
-    close(list(a.attrs["att"].values()), list(b.attrs["att"].values()))
-    close(a.attrs["cov"].to_numpy(), b.attrs["cov"].to_numpy())
-    kw = dict(first=-4, last=4, Ms=[0.0, 0.01], Mbars=[0.5], rm_options={"grid_points": 100, "sims": 100})
+    close_frames(a.table(), b.table())
+    close_frames(a.att.tidy(), b.att.tidy())
+    close(a.cov.to_numpy(), b.cov.to_numpy())
+    kw = dict(first=-4, last=4, Ms=[0.0, 0.01], Mbars=[0.5], rm_options={"grid_points": 100, "n_draws": 100})
     ha, hb = rp.honest_did(a, **kw), rp.honest_did(b, **kw)
-    close_frames(ha["smoothness"], hb["smoothness"])
-    close_frames(ha["relative_magnitudes"], hb["relative_magnitudes"])
+    close_frames(ha.smoothness, hb.smoothness)
+    close_frames(ha.relative_magnitudes, hb.relative_magnitudes)
 
 
 def test_imputation(panels):
     p, r = panels
-    a = rp.imputation(p, "nqp", treat="did", controls=X_ORIG, entity="city_code", time="year", n_boot=10, seed=5)
-    b = rp.imputation(r, "outcome", treat="D", controls=X_NEW, entity="id", time="t", n_boot=10, seed=5)
-    f = ["att", "se", "ci_lower", "ci_upper", "n_treated_obs", "n_imputed_obs"]
-    close([a[k] for k in f], [b[k] for k in f])
-    close(a["boot"], b["boot"])
+    a = rp.imputation(p, "nqp", treat="did", controls=X_ORIG, entity="city_code", time="year", n_draws=10, seed=5)
+    b = rp.imputation(r, "outcome", treat="D", controls=X_NEW, entity="id", time="t", n_draws=10, seed=5)
+    close_frames(a.tidy(), b.tidy())
+    close([a.n_treated_obs, a.n_imputed_obs], [b.n_treated_obs, b.n_imputed_obs])
+    close(a.draws, b.draws)
 
 
 def test_entropy_index_and_balance_panel(panels):
@@ -243,5 +300,6 @@ def test_readme_example_runs():
     assert "import replication as rp" in code
     ns: dict = {}
     exec(compile(code, "README.md", "exec"), ns)
-    assert np.isfinite(ns["fit"].params["D"]) and 0 < ns["placebo"].p_value <= 1
-    assert set(ns["sens"]) >= {"smoothness", "relative_magnitudes", "original"}
+    assert np.isfinite(ns["fit"].params["D"]) and 0 < ns["placebo"].pvalue <= 1 and ns["placebo"].n_draws == 200
+    assert ns["fit"].spec["cluster"] == "id" and ns["med"].bootstrap.n_draws == 200
+    assert len(ns["sens"].smoothness) and len(ns["sens"].relative_magnitudes) and ns["sens"].original_ci()

@@ -83,6 +83,23 @@ def test_constant_under_fe_is_mean_y_minus_mean_x_b(data):
     assert res["_cons"] == pytest.approx(cons, abs=1e-10)
 
 
+def test_constant_with_year_dummies_refers_to_the_base_year(data):
+    """The docstring's claim: ``xtreg y x i.year, fe`` (entity effects absorbed, year dummies as
+    regressors) reports mean(y) - mean(x, D)'(b, l): our ``_cons`` minus the sample average of
+    the year effects.  The year effects are the dummy-variable OLS's (independent of twfe)."""
+    regs = ["did", *CONTROLS]
+    D = pd.get_dummies(data["year"], prefix="y", drop_first=True, dtype=float)
+    dv = pd.concat([data, D], axis=1)
+    xtreg = did.twfe(dv, "nqp", [*regs, *D.columns], (), time_effects=False)  # xtreg, fe with i.year
+    ols = sm.OLS(data["nqp"], _lsdv(data, regs)).fit()
+    lam = ols.params[[c for c in ols.params.index if c.startswith("y_")]].to_numpy()
+    assert xtreg["_cons"] == pytest.approx(data["nqp"].mean() - dv[[*regs, *D.columns]].mean().to_numpy()
+                                           @ xtreg.params[[*regs, *D.columns]].to_numpy(), abs=1e-10)
+    ours = did.twfe(data, "nqp")
+    assert xtreg["_cons"] == pytest.approx(ours["_cons"] - D.mean().to_numpy() @ lam, abs=1e-8)
+    assert abs(xtreg["_cons"] - ours["_cons"]) > 0.01  # the two conventions really differ here
+
+
 def test_f_is_t_squared_with_one_regressor(data):
     res = did.twfe(data, "nqp", "did", ())
     assert res.fstat == pytest.approx(res.tstats["did"] ** 2, rel=1e-10)
@@ -101,10 +118,29 @@ def test_collinear_control_is_a_clear_error(data):
 
 
 def test_table2_five_columns(data):
-    res = did.table2(data)
+    from replication.report import specs
+
+    res = specs.table2(data)
     assert list(res) == ["(1)", "(2)", "(3)", "(4)", "(5)"]
     assert res["(5)"].spec["entity_effects"] and res["(5)"].spec["time_effects"]
     assert not res["(1)"].spec["controls"] and "pd" not in res["(1)"].params
+
+
+def test_cluster_defaults_to_the_entity_and_none_means_hc1(data):
+    """``cluster`` defaults to whatever ``entity`` is; ``cluster=None`` is HC1 on the
+    dummy-variable regression (statsmodels), with t(N-K) inference."""
+    d = data.rename(columns={"city_code": "id"})
+    default = did.twfe(d, "nqp", entity="id")
+    explicit = did.twfe(d, "nqp", entity="id", cluster="id")
+    pd.testing.assert_series_equal(default.std_errors, explicit.std_errors, rtol=0, atol=0)
+    assert default.n_clusters == d["id"].nunique() and default.spec["cluster"] == "id"
+    regs = ["did", *CONTROLS]
+    ref = sm.OLS(data["nqp"], _lsdv(data, regs)).fit(cov_type="HC1")
+    hc = did.twfe(data, "nqp", cluster=None)
+    assert hc.n_clusters is None and hc.df_resid == ref.df_resid
+    np.testing.assert_allclose(hc.std_errors[regs].to_numpy(), ref.bse[regs].to_numpy(), rtol=1e-8)
+    with pytest.raises(KeyError, match="not in the panel"):
+        did.twfe(d, "nqp", entity="id", cluster="city_code")
 
 
 def test_column5_ci_covers_the_true_att(data, sim):
@@ -131,7 +167,8 @@ def test_demean_unbalanced_equals_dummy_regression():
 
 
 # ---------------------------------------------------------------------------------------
-# Table 3 assembly and dropping each batch (replication.estimators.robustness), against PanelOLS on
+# Table 3 assembly (replication.report.specs) and dropping each batch (replication.estimators.robustness),
+# against PanelOLS on
 # the sample each column should use
 
 def _panelols_did(df, regs):
@@ -143,9 +180,9 @@ def _panelols_did(df, regs):
 
 @pytest.fixture(scope="module")
 def table3(data):
-    from replication.estimators import robustness
+    from replication.report import specs
 
-    return robustness.table3(data)
+    return specs.table3(data)
 
 
 def test_table3_columns_use_the_samples_the_paper_describes(data, table3):
@@ -176,10 +213,10 @@ def test_table3_columns_use_the_samples_the_paper_describes(data, table3):
 
 
 def test_table3_reuses_a_given_match(data, table3):
-    from replication.estimators import robustness
+    from replication.report import specs
 
     res, m = table3
-    again, m2 = robustness.table3(data, match=m)
+    again, m2 = specs.table3(data, match=m)
     assert m2 is m
     for col in res:
         pd.testing.assert_series_equal(again[col].params, res[col].params, rtol=0, atol=0)
@@ -201,3 +238,42 @@ def test_dropping_each_batch_excludes_exactly_that_batchs_cities(data):
         assert r.n_clusters == cities.size - len(gone)
         ref = _panelols_did(keep, ["did", *CONTROLS])
         np.testing.assert_allclose(r.params[ref.index].to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10)
+
+
+def test_dropping_each_batch_takes_the_users_names(data):
+    from replication.estimators import robustness
+
+    d = data.rename(columns={"city_code": "id", "year": "t", "pilot_year": "g", "did": "D", "nqp": "y"})
+    a = robustness.drop_each_batch(data, "nqp", "did", ["pergdp"])
+    b = robustness.drop_each_batch(d, "y", "D", ["pergdp"], pilot="g", entity="id", time="t")
+    assert list(a) == list(b)
+    for k in a:
+        np.testing.assert_allclose(b[k].params.to_numpy(), a[k].params.to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(b[k].std_errors.to_numpy(), a[k].std_errors.to_numpy(), rtol=1e-12)
+
+
+def test_wild_cluster_bootstrap_is_wildboottests_and_a_test_result(data):
+    """The wild cluster restricted bootstrap equals ``wildboottest.wildboottest`` on the same
+    dummy-variable model and seed; the result is a TestResult whose p-value is the share of
+    bootstrap |t| above |t| (its null_distribution)."""
+    import statsmodels.api as sm
+    from wildboottest.wildboottest import wildboottest
+
+    from replication.estimators import robustness
+    from replication.estimators.results import TestResult
+
+    keep = np.sort(data["city_code"].unique())[::5]  # 57 cities: fast
+    sub = data[data["city_code"].isin(keep)].sort_values(["city_code", "year"]).reset_index(drop=True)
+    res = robustness.wild_cluster_pvalue(sub, "nqp", "did", ["pergdp", "urb"], n_draws=299, seed=7)
+    assert isinstance(res, TestResult) and res.n_draws == 299 and len(res.null_distribution) == 299
+    X = sm.add_constant(pd.concat([sub[["did", "pergdp", "urb"]].astype(float),
+                                   pd.get_dummies(sub["city_code"], prefix="c", drop_first=True, dtype=float),
+                                   pd.get_dummies(sub["year"], prefix="y", drop_first=True, dtype=float)], axis=1))
+    ref = wildboottest(sm.OLS(sub["nqp"].to_numpy(float), X), B=299, cluster=sub["city_code"].to_numpy(),
+                       param="did", seed=7, show=False, parallel=False)
+    assert res.pvalue == pytest.approx(float(ref["p-value"].iloc[0]), abs=0)
+    assert res.statistic == pytest.approx(float(ref["statistic"].iloc[0]), rel=1e-12)
+    assert res.pvalue == pytest.approx(np.mean(np.abs(res.statistic) < np.abs(res.null_distribution)), abs=0)
+    # the bootstrap t of the full model agrees with our clustered t to the small-sample factor's difference
+    t = did.twfe(sub, "nqp", "did", ["pergdp", "urb"]).tstats["did"]
+    assert res.statistic == pytest.approx(t, rel=0.05)

@@ -272,8 +272,11 @@ def test_event_study_inputs_are_in_honestdid_layout(panel):
     es = staggered.event_study(add_index(panel), "nqp", leads=3, lags=4)
     beta, sigma, n_pre, n_post = honestdid.event_study_inputs(es)
     assert (n_pre, n_post) == (2, 5) and beta.shape == (7,) and sigma.shape == (7, 7)
-    t = es["table"].set_index("event_time")
-    np.testing.assert_allclose(beta, t.loc[[-3, -2, 0, 1, 2, 3, 4], "coef"].to_numpy())
+    t = es.table().set_index("event_time")
+    np.testing.assert_allclose(beta, t.loc[[-3, -2, 0, 1, 2, 3, 4], "estimate"].to_numpy())
+    np.testing.assert_allclose(sigma, es.cov.loc[[-3, -2, 0, 1, 2, 3, 4], [-3, -2, 0, 1, 2, 3, 4]].to_numpy())
+    b2, _, n_pre2, n_post2 = honestdid.event_study_inputs(es, first=-2, last=2)
+    assert (n_pre2, n_post2) == (1, 3) and list(b2) == list(t.loc[[-2, 0, 1, 2], "estimate"])
 
 
 @pytest.mark.parametrize("method", ["C-LF", "Conditional"])
@@ -293,3 +296,23 @@ def test_event_time_inputs_check_the_layout():
     assert (n_pre, n_post) == (2, 2) and list(b) == [0.1, 0.2, 0.3, 0.4]
     with pytest.raises(ValueError, match="consecutive"):
         honestdid.event_time_inputs(coef.drop(-2), cov.drop(index=-2, columns=-2))
+
+
+def test_honest_did_result_object(ehec):
+    """replication.honest_did returns an object with the original interval, the two
+    sensitivity tables, tidy() and summary(); its numbers are the low-level functions'."""
+    from replication.estimators.api import HonestDiDResult, honest_did
+
+    b, S = ehec
+    r = honest_did((b, S, 5, 2), Ms=[0.0, 0.02], Mbars=[1.0, 2.0])
+    assert isinstance(r, HonestDiDResult)
+    orig = honestdid.original_ci(b, S, 5, 2)
+    assert r.original_ci() == pytest.approx((orig["lower"], orig["upper"]), abs=1e-15)
+    assert r.smoothness["upper"].iloc[1] == pytest.approx(honestdid.flci_smoothness(b, S, 5, 2, 0.02)["upper"], abs=1e-12)
+    assert rounds_to(r.relative_magnitudes["lower"].iloc[0], "0.0171")  # the README's Mbar = 1
+    t = r.tidy()
+    assert list(t["restriction"].unique()) == ["original (parallel trends)", "smoothness, M", "relative magnitudes, Mbar"]
+    assert len(t) == 5 and t["excludes_zero"].iloc[0]
+    # the README: M = 0.02 still excludes zero (lower 0.00286), Mbar = 2 does not (-0.00107)
+    assert r.breakdown("smoothness") == 0.02 and r.breakdown("relative_magnitudes") == 1.0
+    assert "breakdown" in r.summary() and "<table" in r._repr_html_()

@@ -71,11 +71,11 @@ def test_within_tolerance_rules():
 
 
 def test_scorecard_leaves_verdicts_empty_where_nothing_was_computed(panel):
-    from replication.estimators import did
     from replication.data.index import add_index
     from replication.report.scorecard import scorecard
+    from replication.report.specs import table2
 
-    t2 = did.table2(add_index(panel))
+    t2 = table2(add_index(panel))
     del t2["(4)"]  # a column this panel "could not" estimate
     card = scorecard({"errors": {3: "ValueError: boom"}, 2: t2})
     verdicts = ["same sign", "same significance", "within tolerance", "CI covers truth"]

@@ -22,7 +22,7 @@ def test_five_draws_equal_fresh_panelols_fits(data):
     res = placebo.permutation_test(data, n_draws=5, seed=11)
     PY = placebo._placebo_years(_pilots(data), data["year"].to_numpy(), "cohort", 5, np.random.default_rng(11))
     naive = placebo.naive_permutation_test(data, "nqp", list(CONTROLS), PY)
-    np.testing.assert_allclose(res.draws["coef"].to_numpy(), naive, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.draws["estimate"].to_numpy(), naive, rtol=0, atol=1e-10)
 
 
 def test_placebo_se_equals_twfe_se(data):
@@ -33,8 +33,9 @@ def test_placebo_se_equals_twfe_se(data):
     _, idx = np.unique(data["city_code"], return_inverse=True)
     d = data.assign(did=(data["year"].to_numpy() >= np.nan_to_num(PY[idx, 0], nan=np.inf)).astype(int))
     ref = twfe(d, "nqp")
-    assert res.draws["coef"].iloc[0] == pytest.approx(ref["did"], abs=1e-10)
-    assert res.draws["se"].iloc[0] == pytest.approx(ref.std_errors["did"], rel=1e-8)
+    assert res.draws["estimate"].iloc[0] == pytest.approx(ref["did"], abs=1e-10)
+    assert res.draws["std_error"].iloc[0] == pytest.approx(ref.std_errors["did"], rel=1e-8)
+    assert res.draws["p_value"].iloc[0] == pytest.approx(ref.pvalues["did"], rel=1e-8)
 
 
 def test_same_seed_same_draws_other_seed_other_draws(data):
@@ -42,7 +43,7 @@ def test_same_seed_same_draws_other_seed_other_draws(data):
     b = placebo.permutation_test(data, n_draws=20, seed=1).draws
     c = placebo.permutation_test(data, n_draws=20, seed=2).draws
     assert a.equals(b)
-    assert not np.allclose(a["coef"], c["coef"])
+    assert not np.allclose(a["estimate"], c["estimate"])
     g = placebo.permutation_test(data, n_draws=20, seed=np.random.default_rng(1)).draws
     assert g.equals(a)
 
@@ -64,9 +65,9 @@ def test_random_years_scheme_keeps_the_number_treated():
 
 def test_real_estimate_is_an_outlier_and_placebos_centre_on_zero(data):
     res = placebo.permutation_test(data, n_draws=200, seed=3)
-    assert abs(res.draws["coef"].mean()) < 3 * res.draws["coef"].std() / np.sqrt(200) + 1e-3
-    assert res.p_value <= 2 / 201
-    assert 0.02 < (res.draws["p"] < 0.1).mean() < 0.25
+    assert abs(res.draws["estimate"].mean()) < 3 * res.draws["estimate"].std() / np.sqrt(200) + 1e-3
+    assert res.pvalue <= 2 / 201
+    assert 0.02 < (res.draws["p_value"] < 0.1).mean() < 0.25
 
 
 def test_impossible_schemes_are_clear_errors(data):
@@ -79,3 +80,18 @@ def test_impossible_schemes_are_clear_errors(data):
     unbalanced = data.drop(index=data.index[:3])
     res = placebo.permutation_test(unbalanced, n_draws=2)
     assert not res.panel["balanced"] and res.panel["rows"] == len(data) - 3
+
+
+def test_the_result_is_a_test_result_of_the_real_estimate(data):
+    """statistic = the real TWFE coefficient; pvalue = (1 + #|b_r| >= |b|) / (1 + R), recomputed
+    from the draws; null_distribution = the draws; summary() is text."""
+    from replication.estimators.did import twfe
+    from replication.estimators.results import TestResult
+
+    res = placebo.permutation_test(data, n_draws=30, seed=4)
+    assert isinstance(res, TestResult) and res.n_draws == 30
+    real = twfe(data, "nqp")
+    assert res.statistic == real["did"] and res.std_error == real.std_errors["did"]
+    np.testing.assert_array_equal(res.null_distribution, res.draws["estimate"].to_numpy())
+    assert res.pvalue == (1 + int((np.abs(res.null_distribution) >= abs(res.statistic)).sum())) / 31
+    assert "30 draws" in res.summary() and res.tidy().loc[0, "n_draws"] == 30

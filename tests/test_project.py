@@ -164,3 +164,41 @@ def test_the_layer_check_can_fail(tmp_path):
     f.write_text("def f():\n    from replication.report import tables\n")
     assert [t for _, t in _imports(f)] == ["replication.report", "replication.report.tables"]
     assert _layer("replication.report.tables") > _layer("replication.estimators.did")
+
+
+# --- small modules and short functions (issue 16: no module over ~400 lines, no function over ~80) ---
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+
+
+def _size_offenders(paths) -> list[str]:
+    """'path: N lines' for every module over MAX_MODULE_LINES and 'path:line name(): N lines'
+    for every function or method (nested ones too, counted from ``def`` to its last line)
+    over MAX_FUNCTION_LINES."""
+    import ast
+
+    out = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        n = len(text.splitlines())
+        if n > MAX_MODULE_LINES:
+            out.append(f"{rel}: module of {n} lines (> {MAX_MODULE_LINES})")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    out.append(f"{rel}:{node.lineno} {node.name}(): {length} lines (> {MAX_FUNCTION_LINES})")
+    return out
+
+
+def test_modules_and_functions_are_small():
+    offenders = _size_offenders(path for path, _ in _package_modules())
+    assert not offenders, "too long (split into modules of one job / named steps):\n" + "\n".join(offenders)
+
+
+def test_the_size_check_can_fail(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("def f():\n" + "    x = 1\n" * MAX_FUNCTION_LINES + "\n" * (MAX_MODULE_LINES - MAX_FUNCTION_LINES))
+    assert _size_offenders([f]) == [f"{f}: module of {MAX_MODULE_LINES + 1} lines (> {MAX_MODULE_LINES})",
+                                    f"{f}:1 f(): {MAX_FUNCTION_LINES + 1} lines (> {MAX_FUNCTION_LINES})"]

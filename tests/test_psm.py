@@ -50,7 +50,7 @@ def test_without_replacement_equals_brute_force_in_the_same_order(seed):
     rng = np.random.default_rng(seed)
     ps = np.round(rng.uniform(size=200), 2)
     tr = rng.uniform(size=200) < 0.3
-    m = psm.match(ps, tr, replacement=False, common_support=False, rng=np.random.default_rng(42))
+    m = psm.match(ps, tr, replacement=False, common_support=False, seed=np.random.default_rng(42))
     t_idx = np.flatnonzero(tr)
     order = t_idx[np.random.default_rng(42).permutation(len(t_idx))]
     bf = _brute_without(ps, tr, order)
@@ -133,3 +133,31 @@ def test_probit_option_is_the_probit_mle(panel):
     np.testing.assert_allclose(X @ b, xb, atol=1e-9)
     # it differs from the logit score (a different link, so a different model)
     assert not np.allclose(ps, psm.psm(panel, covariates=CONTROLS).data["pscore"].to_numpy(), atol=1e-3)
+
+
+@pytest.mark.parametrize("by_year", [False, True])
+def test_match_result_exposes_the_propensity_model_in_the_protocol(panel, by_year):
+    """``result.model``: the logit coefficients whose index gives every row's xb and score,
+    with ML standard errors (z inference); year by year one block per year."""
+    from scipy import stats
+
+    res = psm.psm(panel, by_year=by_year)
+    mdl = res.model
+    assert mdl.nobs == len(panel) and mdl.df_resid is None
+    d = res.data
+    for key, sub in ([(None, d)] if not by_year else list(d.groupby("year"))):
+        pre = "" if key is None else f"{key}:"
+        b = mdl.params[[f"{pre}{n}" for n in ["_cons", *CONTROLS]]].to_numpy()
+        X = np.column_stack([np.ones(len(sub)), sub[list(CONTROLS)].to_numpy(float)])
+        np.testing.assert_allclose(X @ b, sub["xb"].to_numpy(), rtol=1e-10, atol=1e-10)
+        ps = 1 / (1 + np.exp(-(X @ b)))
+        np.testing.assert_allclose(ps, sub["pscore"].to_numpy(), rtol=1e-10)
+        # ML standard errors: the inverse information (X' diag(p(1-p)) X)^-1, by hand
+        V = np.linalg.inv(X.T @ (X * (ps * (1 - ps))[:, None]))
+        se = mdl.std_errors[[f"{pre}{n}" for n in ["_cons", *CONTROLS]]].to_numpy()
+        np.testing.assert_allclose(se, np.sqrt(np.diag(V)), rtol=1e-6)
+    p = 2 * stats.norm.sf(np.abs(mdl.params / mdl.std_errors))
+    np.testing.assert_allclose(mdl.pvalues.to_numpy(), p, rtol=1e-12)
+    t = mdl.tidy()
+    assert len(t) == len(mdl.params) == (1 + len(CONTROLS)) * (panel["year"].nunique() if by_year else 1)
+    assert "Rubin's B" in res.summary() and "Propensity score model" in mdl.summary()

@@ -1,8 +1,9 @@
 """The committed fact tables: counts that matter, and a fresh derivation from the sources.
 
 The last two tests are the maintainers' provenance check, not oracle tests: they re-derive
-data/reference/ from the raw sources in ../shared/reference-data (``REPLICATION_SHARED``
-overrides the location), which a user's clone does not have, so there they skip."""
+the package's reference tables (replication/data/reference/) from the raw sources in
+../shared/reference-data (``REPLICATION_SHARED`` overrides the location), which a user's
+clone does not have, so there they skip."""
 from __future__ import annotations
 
 import filecmp
@@ -67,7 +68,7 @@ def test_fresh_derivation_equals_committed_tables(tmp_path):
                            "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     for name in ("cities.csv", "broadband_china.csv", "calibration.csv"):
-        assert filecmp.cmp(tmp_path / name, ROOT / "data/reference" / name, shallow=False), name
+        assert filecmp.cmp(tmp_path / name, ROOT / "replication/data/reference" / name, shallow=False), name
 
 
 def test_roster_codes_and_names_agree_with_the_crosswalk_source():

@@ -199,12 +199,14 @@ def test_degenerate_cases_have_clear_messages(base):
 
     with pytest.raises(ValueError, match="collinear"):
         did.twfe(base.assign(pd2=base["pd"] + 0.0), "nqp", "did", ["pd", "pd2"])
-    g = heterogeneity.add_groups(base)
+    from replication.report.specs import add_groups
+
+    g = add_groups(base)
     no_treated = g[~((g["size"] == "large") & (g["treat"] == 1))]
-    s = heterogeneity.subgroups(no_treated, "size").set_index("group")
-    assert np.isnan(s.loc["large", "coef"]) and "too few" in s.loc["large", "note"]
+    s = heterogeneity.subgroups(no_treated, "size").table().set_index("group")
+    assert np.isnan(s.loc["large", "estimate"]) and "too few" in s.loc["large", "note"]
     with pytest.raises(ValueError, match="no candidate"):
-        threshold.fit_panel_threshold(base, "nqp", "did", "isu", [], n_boot=0, trim=0.5)
+        threshold.fit_panel_threshold(base, "nqp", "did", "isu", [], n_draws=0, trim=0.5)
     with pytest.raises(ValueError, match="common support"):
         psm.match(np.array([0.9, 0.95, 0.1, 0.2]), np.array([True, True, False, False]))
     with pytest.raises(ValueError, match="scheme"):

@@ -260,7 +260,7 @@ def test_a_panel_outside_the_project_is_never_named_by_its_absolute_path(tmp_pat
 
 
 def test_a_partial_run_on_other_data_is_refused(tmp_path):
-    from replication.book.runner import _check_partial_run
+    from replication.book.datasource import check_partial_run as _check_partial_run
 
     out = tmp_path / "chapters" / "outputs"
     out.mkdir(parents=True)
@@ -296,15 +296,16 @@ def test_a_signal_during_the_swap_undoes_it(tmp_path, monkeypatch):
     renames were undone; the cleanup then removes the staging folder."""
     import signal as sig
 
-    from replication.book import runner
+    from replication.book import interrupts
+    from replication.book import staging as stage
 
     book = tmp_path / "book"
     chapters, staging = book / "chapters", book / ".staging-1"
     for d, text in ((chapters, "old"), (staging, "new")):
         d.mkdir(parents=True)
         (d / "page.txt").write_text(text)
-    monkeypatch.setattr(runner, "CHAPTERS", chapters)
-    state = runner._State()
+    monkeypatch.setattr(stage, "CHAPTERS", chapters)
+    state = stage.Staging()
     state.staging, state.backup = staging, book / ".old-chapters-1"
     real_rename = Path.rename
 
@@ -315,16 +316,16 @@ def test_a_signal_during_the_swap_undoes_it(tmp_path, monkeypatch):
         return out
 
     monkeypatch.setattr(Path, "rename", rename)
-    runner.INTERRUPTS.install()
-    runner.INTERRUPTS.reset()
+    interrupts.INTERRUPTS.install()
+    interrupts.INTERRUPTS.reset()
     try:
-        runner.INTERRUPTS.arm()
-        with pytest.raises(runner.Interrupted):
-            runner._swap(state)
+        interrupts.INTERRUPTS.arm()
+        with pytest.raises(interrupts.Interrupted):
+            stage.swap(state)
         monkeypatch.setattr(Path, "rename", real_rename)
-        runner._cleanup(state)
+        stage.cleanup(state)
     finally:
-        runner.INTERRUPTS.disarm()
-        runner.INTERRUPTS.uninstall()
+        interrupts.INTERRUPTS.disarm()
+        interrupts.INTERRUPTS.uninstall()
     assert (chapters / "page.txt").read_text() == "old"
     assert sorted(p.name for p in book.iterdir()) == ["chapters"]

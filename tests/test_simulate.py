@@ -167,7 +167,8 @@ def test_every_seed_gives_a_valid_panel():
 
 
 def test_the_bounds_leave_the_default_panel_alone():
-    from replication.data.simulate import GOV_BOUND, HC_BOUND, _bounded
+    from replication.data.dgp import GOV_BOUND, HC_BOUND
+    from replication.data.dgp import bounded as _bounded
 
     x = np.array([0.01, 0.2, 0.59, 0.6])
     assert np.array_equal(_bounded(x, *HC_BOUND), x)  # the identity up to the start

@@ -24,8 +24,8 @@ def mpdta():
 
 
 def test_bacon_equals_the_bacondecomp_vignette(castle):
-    two, agg = sg.bacon(castle, "l_homicide", treat="post", entity="state", time="year")
-    a = agg.set_index("type")
+    res = sg.bacon(castle, "l_homicide", treat="post", entity="state", time="year")
+    two, a = res.comparisons, res.by_type().set_index("type")
     published = {"Earlier vs Later Treated": (0.05976, -0.00554), "Later vs Earlier Treated": (0.03190, 0.07032),
                  "Treated vs Untreated": (0.90834, 0.08796)}
     for k, (w, b) in published.items():
@@ -35,6 +35,8 @@ def test_bacon_equals_the_bacondecomp_vignette(castle):
     assert (two["weight"] * two["estimate"]).sum() == pytest.approx(tw["post"], abs=1e-12)
     assert tw["post"] == pytest.approx(0.0818, abs=5e-5)
     assert two["weight"].sum() == pytest.approx(1.0, abs=1e-12)
+    assert res.estimate == pytest.approx(tw["post"], abs=1e-12) and res.weights.sum() == pytest.approx(1.0, abs=1e-12)
+    assert list(res.tidy()["term"]) == list(a.index) and res.std_errors.isna().all()
 
 
 @pytest.mark.parametrize("scenario,control", [("mpdta_nev_dr", "nevertreated"), ("mpdta_nyt_dr", "notyettreated")])
@@ -45,24 +47,27 @@ def test_callaway_santanna_equals_r_did(mpdta, scenario, control):
     agg = agg[agg["scenario"] == scenario]
     cs = sg.callaway_santanna(mpdta, "lemp", cohort="first.treat", entity="countyreal", time="year",
                               control_group=control)
-    att = cs["attgt"]
-    np.testing.assert_allclose(att["att"], ref["att"], atol=1e-6)
-    np.testing.assert_allclose(att["se"], ref["se"], atol=1e-6)
+    att = cs.attgt
+    np.testing.assert_allclose(att["estimate"], ref["att"], atol=1e-6)
+    np.testing.assert_allclose(att["std_error"], ref["se"], atol=1e-6)
     for typ in ("simple", "dynamic", "group", "calendar"):
         r = agg[agg["type"] == typ]
-        ours = cs["aggregations"][typ]
-        assert ours["overall_att"] == pytest.approx(r["overall_att"].iloc[0], abs=1e-6)
-        assert ours["overall_se"] == pytest.approx(r["overall_se"].iloc[0], abs=1e-6)
+        ours = cs.aggregations[typ]
+        assert ours.overall.params["ATT"] == pytest.approx(r["overall_att"].iloc[0], abs=1e-6)
+        assert ours.overall.std_errors["ATT"] == pytest.approx(r["overall_se"].iloc[0], abs=1e-6)
         if typ != "simple":
-            np.testing.assert_allclose(ours["table"]["att"], r["att_egt"], atol=1e-6)
-            np.testing.assert_allclose(ours["table"]["se"], r["se_egt"], atol=1e-6)
+            np.testing.assert_allclose(ours.params, r["att_egt"], atol=1e-6)
+            np.testing.assert_allclose(ours.std_errors, r["se_egt"], atol=1e-6)
+    # the result's own params are the dynamic aggregation, its att the simple one
+    pd.testing.assert_series_equal(cs.params, cs.aggregations["dynamic"].params)
+    assert cs.att.params["ATT"] == cs.aggregations["simple"].overall.params["ATT"]
 
 
 def test_never_treated_coded_as_nan_is_handled(mpdta):
     d = mpdta.assign(**{"first.treat": mpdta["first.treat"].replace(0, np.nan)})
     a = sg.callaway_santanna(d, "lemp", cohort="first.treat", entity="countyreal", time="year")
     b = sg.callaway_santanna(mpdta, "lemp", cohort="first.treat", entity="countyreal", time="year")
-    pd.testing.assert_frame_equal(a["attgt"], b["attgt"])
+    pd.testing.assert_frame_equal(a.attgt, b.attgt)
 
 
 def test_sun_abraham_post_effects_equal_cs_group_time_effects(mpdta):
@@ -70,29 +75,29 @@ def test_sun_abraham_post_effects_equal_cs_group_time_effects(mpdta):
     of the saturated regression equals CS's ATT(g, t)."""
     sa = sg.sun_abraham(mpdta, "lemp", cohort="first.treat", entity="countyreal", time="year")
     cs = sg.callaway_santanna(mpdta, "lemp", cohort="first.treat", entity="countyreal", time="year")
-    ce = sa.attrs["cohort_effects"]
-    m = ce.assign(time=ce["cohort"] + ce["event_time"]).merge(cs["attgt"], left_on=["cohort", "time"],
-                                                              right_on=["group", "time"])
+    ce = sa.cohort_effects
+    m = ce.assign(time=ce["cohort"] + ce["event_time"]).merge(cs.attgt, left_on=["cohort", "time"],
+                                                              right_on=["group", "time"], suffixes=("", "_cs"))
     post = m[m["event_time"] >= 0]
     assert len(post) == 7
-    np.testing.assert_allclose(post["coef"], post["att"], atol=1e-10)
-    dyn = cs["aggregations"]["dynamic"]["table"].set_index("e")
-    s = sa.set_index("event_time")
+    np.testing.assert_allclose(post["estimate"], post["estimate_cs"], atol=1e-10)
+    dyn = cs.aggregations["dynamic"].params
     for e in (0, 1, 2, 3):
-        assert s.loc[e, "coef"] == pytest.approx(dyn.loc[e, "att"], abs=1e-10)
+        assert sa.params[e] == pytest.approx(dyn[e], abs=1e-10)
     # and the unit-weighted mean of the post cells is CS's simple ATT
-    assert sa.attrs["att"]["att"] == pytest.approx(cs["aggregations"]["simple"]["overall_att"], abs=1e-10)
+    assert sa.att.params["ATT"] == pytest.approx(cs.att.params["ATT"], abs=1e-10)
 
 
 def test_imputation_equals_a_two_stage_regression(mpdta):
-    im = sg.imputation(mpdta, "lemp", entity="countyreal", time="year", n_boot=0)
+    im = sg.imputation(mpdta, "lemp", entity="countyreal", time="year", n_draws=0)
     untreated = mpdta[mpdta["did"] == 0]
     X = pd.get_dummies(untreated[["countyreal", "year"]].astype(str), drop_first=True, dtype=float)
     fit = sm.OLS(untreated["lemp"], sm.add_constant(X)).fit()
     Xall = pd.get_dummies(mpdta[["countyreal", "year"]].astype(str), drop_first=True, dtype=float)
     y0 = sm.add_constant(Xall)[fit.params.index] @ fit.params
     tau = (mpdta["lemp"] - y0)[mpdta["did"] == 1]
-    assert im["att"] == pytest.approx(tau.mean(), abs=1e-8)
+    assert im.params["ATT"] == pytest.approx(tau.mean(), abs=1e-8)
+    assert im.n_draws == 0 and np.isnan(im.std_errors["ATT"]) and im.conf_int().isna().all(axis=None)
 
 
 def test_event_study_pretrend_test_and_reference_period(panel):
@@ -100,9 +105,15 @@ def test_event_study_pretrend_test_and_reference_period(panel):
 
     d = add_index(panel)
     es = sg.event_study(d, "nqp", leads=3, lags=6)
-    t = es["table"].set_index("event_time")
-    assert t.loc[-1, "coef"] == 0 and 0 <= es["pretrend_p"] <= 1
-    assert list(t.index) == list(range(-3, 7))
+    t = es.table().set_index("event_time")
+    assert t.loc[-1, "estimate"] == 0 and list(t.index) == list(range(-3, 7))
+    assert list(es.params.index) == [-3, -2, 0, 1, 2, 3, 4, 5, 6]
+    # the pre-trend test is the Wald F of the two leads on the clustered covariance, t(G-1) df
+    b, V = es.params[[-3, -2]].to_numpy(), es.cov.loc[[-3, -2], [-3, -2]].to_numpy()
+    assert es.pretrend.statistic == pytest.approx(b @ np.linalg.solve(V, b) / 2, rel=1e-12)
+    assert es.pretrend.df == (2, es.df_resid) and es.df_resid == d["city_code"].nunique() - 1
+    # same coefficients as the TWFE regression behind it
+    assert es.params[0] == pytest.approx(es.regression.params["e+0"], abs=1e-15)
 
 
 def test_event_study_detects_a_planted_pretrend():
@@ -110,7 +121,7 @@ def test_event_study_detects_a_planted_pretrend():
     from replication.data.index import add_index
 
     d = add_index(load_panel(seed=3, pretrend=0.3))
-    assert sg.event_study(d, "nqp", leads=3, lags=6)["pretrend_p"] < 0.01
+    assert sg.event_study(d, "nqp", leads=3, lags=6).pretrend.pvalue < 0.01
 
 
 def test_non_absorbing_treatment_is_a_clear_error(castle):

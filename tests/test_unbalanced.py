@@ -21,6 +21,7 @@ from replication.estimators import mediation as md
 from replication.data.facts import MUNICIPALITIES
 from replication.data.schema import CONTROLS
 from replication.data.index import add_index
+from replication.report import specs
 
 C = list(CONTROLS)
 TOL = 1e-8
@@ -188,12 +189,12 @@ def test_placebo_draws_equal_fresh_regressions(ub, scheme):
         d = ub.assign(did=(ub["year"].to_numpy() >= np.nan_to_num(PY[idx, r], nan=np.inf)).astype(int))
         ref = did.twfe(d, "nqp")
         row = res.draws.iloc[r]
-        assert row["coef"] == pytest.approx(ref["did"], rel=TOL)
-        assert row["se"] == pytest.approx(ref.std_errors["did"], rel=TOL)
-        assert row["p"] == pytest.approx(ref.pvalues["did"], rel=TOL, abs=1e-12)
+        assert row["estimate"] == pytest.approx(ref["did"], rel=TOL)
+        assert row["std_error"] == pytest.approx(ref.std_errors["did"], rel=TOL)
+        assert row["p_value"] == pytest.approx(ref.pvalues["did"], rel=TOL, abs=1e-12)
     naive = placebo.naive_permutation_test(ub, "nqp", C, PY)  # one PanelOLS fit per draw
-    np.testing.assert_allclose(res.draws["coef"], naive, rtol=TOL)
-    assert res.estimate == pytest.approx(_panelols(ub, "nqp", ["did", *C]).params["did"], rel=TOL)
+    np.testing.assert_allclose(res.draws["estimate"], naive, rtol=TOL)
+    assert res.statistic == pytest.approx(_panelols(ub, "nqp", ["did", *C]).params["did"], rel=TOL)
 
 
 def test_placebo_passes_treat_and_cluster_through(ub):
@@ -203,9 +204,9 @@ def test_placebo_passes_treat_and_cluster_through(ub):
     _, idx = np.unique(ub["city_code"], return_inverse=True)
     alt = d.assign(post=(ub["year"].to_numpy() >= np.nan_to_num(PY[idx, 0], nan=np.inf)).astype(int))
     ref = did.twfe(alt, "nqp", "post", cluster="prov")
-    assert res.draws["se"].iloc[0] == pytest.approx(ref.std_errors["post"], rel=TOL)
-    assert res.draws["p"].iloc[0] == pytest.approx(ref.pvalues["post"], rel=TOL)
-    assert res.estimate == did.twfe(d, "nqp", "post", cluster="prov")["post"]
+    assert res.draws["std_error"].iloc[0] == pytest.approx(ref.std_errors["post"], rel=TOL)
+    assert res.draws["p_value"].iloc[0] == pytest.approx(ref.pvalues["post"], rel=TOL)
+    assert res.statistic == did.twfe(d, "nqp", "post", cluster="prov")["post"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -217,7 +218,7 @@ def test_three_step_and_joint_model_equal_panelols(ub):
     lm3 = _panelols(ub, "nqp", ["did", "hc", *C])
     assert r.b == pytest.approx(lm3.params["hc"], rel=TOL)
     assert r.c_prime == pytest.approx(lm3.params["did"], rel=TOL)
-    j = md.joint_model(ub)
+    j = md.joint_model(ub, ["hc", "st"])
     lmj = _panelols(ub, "nqp", ["did", "hc", "st", *C])
     np.testing.assert_allclose(j.params[["did", "hc", "st"]], lmj.params[["did", "hc", "st"]], rtol=TOL)
 
@@ -238,7 +239,7 @@ def test_bootstrap_draws_equal_the_explicitly_resampled_panel(ub):
     one = md.bootstrap_paths(ub, ["hc"], weights=np.ones((len(cities), 1)))["hc"][0]
     r = md.three_step(ub, "hc")
     np.testing.assert_allclose(one, [r.a, r.b], rtol=TOL)
-    boot = md.three_step(ub, "hc", n_boot=20, seed=2).boot
+    boot = md.three_step(ub, "hc", n_draws=20, seed=2).boot
     assert boot.shape == (20, 2) and np.isfinite(boot).all()
 
 
@@ -257,7 +258,7 @@ def test_unbalanced_bootstrap_formula_reduces_to_the_closed_form_on_a_balanced_p
 # PSM, robustness
 
 def test_psm_and_table3_on_an_unbalanced_panel(ub):
-    res, m = robustness.table3(ub)
+    res, m = specs.table3(ub)
     assert m.data.index.equals(ub.index) and m.data["_weight"].notna().any()
     for col, sample in (("(3a)", m.data[m.data["_support"] == 1]), ("(3b)", m.data[m.data["_weight"].notna()])):
         lm = _panelols(sample, "nqp", ["did", *C])
@@ -277,40 +278,40 @@ def test_psm_and_table3_on_an_unbalanced_panel(ub):
 
 @pytest.fixture(scope="module")
 def grouped(ub):
-    return ht.add_groups(ub)
+    return specs.add_groups(ub)
 
 
 def test_missing_size_is_excluded_and_reported(grouped, fixture):
     nosize = fixture[1]["nosize"]
     assert grouped.loc[grouped["city_code"] == nosize, "size"].isna().all()
     assert grouped.attrs["size_missing"] == [nosize]
-    s = ht.subgroups(grouped, "size").set_index("group")
-    assert s.attrs["excluded"] == {"rows": int((grouped["city_code"] == nosize).sum()), "cities": 1,
-                                   "city_codes": [nosize]}
+    res = ht.subgroups(grouped, "size")
+    s = res.table().set_index("group")
+    assert res.excluded == {"rows": int((grouped["city_code"] == nosize).sum()), "entities": 1, "codes": [nosize]}
     miss = s.loc["(missing size)"]
-    assert miss["cities"] == 1 and np.isnan(miss["coef"]) and "excluded: 1 cities" in miss["note"]
-    assert s.loc[["large", "small_medium"], "N"].sum() + miss["N"] == len(grouped)
+    assert miss["entities"] == 1 and np.isnan(miss["estimate"]) and "excluded: 1 entities" in miss["note"]
+    assert s.loc[["large", "small_medium"], "nobs"].sum() + miss["nobs"] == len(grouped)
     for g in ("large", "small_medium"):
         sub = grouped[grouped["size"] == g]
-        assert s.loc[g, "coef"] == pytest.approx(_panelols(sub, "nqp", ["did", *C]).params["did"], rel=TOL)
+        assert res.params[g] == pytest.approx(_panelols(sub, "nqp", ["did", *C]).params["did"], rel=TOL)
     full = ht.fully_interacted(grouped, "size")
     for g in ("large", "small_medium"):
-        assert full.params[f"did_x_{g}"] == pytest.approx(s.loc[g, "coef"], rel=TOL)
-    assert full.spec["excluded"]["cities"] == 1
+        assert full.params[f"did_x_{g}"] == pytest.approx(res.params[g], rel=TOL)
+    assert full.spec["excluded"]["entities"] == 1
     it = ht.interaction_test(grouped, "size")
-    assert it["excluded"]["city_codes"] == [nosize] and it["result"].nobs == len(grouped) - miss["N"]
+    assert it.excluded["codes"] == [nosize] and it.fit.nobs == len(grouped) - miss["nobs"]
     pg = ht.permutation_gap(grouped, "size", ("small_medium", "large"), n_draws=30, seed=1)
-    c = it["coefficients"].set_index("group")["coef"]
-    assert pg["gap"] == pytest.approx(c["small_medium"] - c["large"], rel=TOL)
-    assert pg["draws"].shape == (30,) and np.isfinite(pg["draws"]).all() and pg["excluded"]["cities"] == 1
+    assert pg.statistic == pytest.approx(it.params["small_medium"] - it.params["large"], rel=TOL)
+    assert pg.null_distribution.shape == (30,) and np.isfinite(pg.null_distribution).all()
+    assert pg.excluded["entities"] == 1
 
 
 def test_region_subgroups_have_nothing_to_exclude(grouped):
     s = ht.subgroups(grouped, "region")
-    assert s.attrs["excluded"]["rows"] == 0 and "(missing region)" not in set(s["group"])
+    assert s.excluded["rows"] == 0 and "(missing region)" not in set(s.groups["group"])
     full = ht.fully_interacted(grouped, "region")
-    for _, row in s.iterrows():
-        assert full.params[f"did_x_{row['group']}"] == pytest.approx(row["coef"], rel=TOL)
+    for g, b in s.params.items():
+        assert full.params[f"did_x_{g}"] == pytest.approx(b, rel=TOL)
 
 
 # ---------------------------------------------------------------------------------------
@@ -318,19 +319,19 @@ def test_region_subgroups_have_nothing_to_exclude(grouped):
 
 def test_threshold_balances_explicitly(ub, fixture):
     dropped = sorted(set(fixture[1]["leavers"]) | set(fixture[1]["entrants"]) | set(fixture[1]["gap_cities"]))
-    r = th.fit_panel_threshold(ub, "nqp", "did", "isu", C, n_boot=10, max_thresholds=2, grid=60)
+    r = th.fit_panel_threshold(ub, "nqp", "did", "isu", C, n_draws=10, max_thresholds=2, grid=60)
     info = r.balanced_sample
     assert info["rule"] == "drop_cities" and info["cities_dropped"] == dropped and info["years_dropped"] == []
     assert info["rows_before"] == len(ub) and info["rows_after"] == (285 - len(dropped)) * 14
     assert r.spec["N"] == 285 - len(dropped) and r.spec["balance"] == "drop_cities"
     # identical to the fit on the panel balanced by hand
     bal = ub[~ub["city_code"].isin(dropped)]
-    r2 = th.fit_panel_threshold(bal, "nqp", "did", "isu", C, n_boot=10, max_thresholds=2, grid=60)
-    pd.testing.assert_frame_equal(r.tests, r2.tests)
-    pd.testing.assert_frame_equal(r.coefficients(2), r2.coefficients(2))
+    r2 = th.fit_panel_threshold(bal, "nqp", "did", "isu", C, n_draws=10, max_thresholds=2, grid=60)
+    pd.testing.assert_frame_equal(r.test_table(), r2.test_table())
+    pd.testing.assert_frame_equal(r.model(2).tidy(), r2.model(2).tidy())
     assert r2.balanced_sample["cities_dropped"] == [] and r2.balanced_sample["rows_after"] == len(bal)
     with pytest.raises(ValueError, match="balanced panel.*missing"):
-        th.fit_panel_threshold(ub, "nqp", "did", "isu", C, n_boot=0, balance="error")
+        th.fit_panel_threshold(ub, "nqp", "did", "isu", C, n_draws=0, balance="error")
 
 
 def test_threshold_drop_years_drops_the_dummies_of_dropped_years():
@@ -341,21 +342,21 @@ def test_threshold_drop_years_drops_the_dummies_of_dropped_years():
     df["y"] = np.where(df["q"] <= 0.5, -1.0, 1.0) * df["x"] + rng.normal(0, 0.3, N * T)
     df = df[~((df["t"] == 0) & (df["id"] < 3))]  # three entrants: drop_years drops t = 0
     d2, yc = th.with_year_dummies(df, time="t")
-    r = th.fit_panel_threshold(d2, "y", "x", "q", yc, entity="id", time="t", n_boot=0, max_thresholds=1,
+    r = th.fit_panel_threshold(d2, "y", "x", "q", yc, entity="id", time="t", n_draws=0, max_thresholds=1,
                                trim=0.05, grid=50, balance="drop_years")
     assert r.balanced_sample["years_dropped"] == [0] and r.balanced_sample["rows_after"] == N * (T - 1)
     assert r.balanced_sample["controls_dropped"] == [] and r.spec["T"] == T - 1
     d3 = df.assign(z=(df["t"] == 0).astype(float))  # zero on the balanced sample
-    r3 = th.fit_panel_threshold(d3, "y", "x", "q", ["z"], entity="id", time="t", n_boot=0, max_thresholds=1,
+    r3 = th.fit_panel_threshold(d3, "y", "x", "q", ["z"], entity="id", time="t", n_draws=0, max_thresholds=1,
                                 trim=0.05, grid=50, balance="drop_years")
     assert r3.balanced_sample["controls_dropped"] == ["z"] and "z" not in r3.spec["controls"]
-    assert np.isfinite(r3.coefficients(1)["coef"]).all()
+    assert np.isfinite(r3.model(1).params).all()
 
 
 def test_bacon_balances_explicitly_and_reproduces_twfe_on_the_balanced_sample(ub):
-    two, agg = sg.bacon(ub, "nqp")
-    info = two.attrs["balanced_sample"]
-    assert agg.attrs["balanced_sample"] is info and info["rule"] == "drop_cities" and info["cities_dropped"]
+    res = sg.bacon(ub, "nqp")
+    two, info = res.comparisons, res.balanced_sample
+    assert info["rule"] == "drop_cities" and info["cities_dropped"]
     bal = ub[~ub["city_code"].isin(info["cities_dropped"])]
     assert len(bal) == info["rows_after"]
     tw = _panelols(bal, "nqp", ["did"])
@@ -366,9 +367,9 @@ def test_bacon_balances_explicitly_and_reproduces_twfe_on_the_balanced_sample(ub
 
 
 def test_bacon_on_a_balanced_panel_reports_nothing_dropped(panel):
-    two, _ = sg.bacon(add_index(panel), "nqp")
-    assert two.attrs["balanced_sample"]["rows_after"] == len(panel)
-    assert two.attrs["balanced_sample"]["cities_dropped"] == []
+    res = sg.bacon(add_index(panel), "nqp")
+    assert res.balanced_sample["rows_after"] == len(panel)
+    assert res.balanced_sample["cities_dropped"] == []
 
 
 # ---------------------------------------------------------------------------------------
@@ -376,31 +377,31 @@ def test_bacon_on_a_balanced_panel_reports_nothing_dropped(panel):
 
 def test_event_study_and_sun_abraham_equal_panelols(ub):
     es = sg.event_study(ub, "nqp", leads=3, lags=6, controls=C)
-    names = [c for c in es["result"].params.index if c.startswith("e")]
+    names = [c for c in es.regression.params.index if c.startswith("e")]
     d = ub.copy()
     e = np.clip(d["year"] - d["pilot_year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan), -3, 6)
     for n in names:
         d[n] = (e == int(n[1:])).astype(float)
     lm = _panelols(d, "nqp", names + C)
-    np.testing.assert_allclose(es["result"].params[names], lm.params[names], rtol=TOL, atol=1e-10)
+    np.testing.assert_allclose(es.regression.params[names], lm.params[names], rtol=TOL, atol=1e-10)
     sa = sg.sun_abraham(ub, "nqp", controls=C)
-    ce = sa.attrs["cohort_effects"]
+    ce = sa.cohort_effects
     g = ub["pilot_year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     cells = {}
     for c, ev in zip(ce["cohort"], ce["event_time"]):
         cells[f"g{int(c)}_e{int(ev):+d}"] = ((g == c) & (ub["year"].to_numpy() - c == ev)).astype(float)
     d = pd.concat([ub, pd.DataFrame(cells, index=ub.index)], axis=1)
     lm = _panelols(d, "nqp", list(cells) + C)
-    np.testing.assert_allclose(ce["coef"], lm.params[list(cells)], rtol=TOL, atol=1e-10)
+    np.testing.assert_allclose(ce["estimate"], lm.params[list(cells)], rtol=TOL, atol=1e-10)
     # event time 5: cells weighted by their observations (units of the cohort observed then)
     n5 = {c: float(cells[f"g{int(c)}_e+5"].sum()) for c in (2012, 2013, 2014)}
     assert n5[2014] < 25  # a 2014 pilot leaves the panel after 2018 (e = 4)
     e5 = sum(n5[c] * lm.params[f"g{c}_e+5"] for c in n5) / sum(n5.values())
-    assert sa.set_index("event_time").loc[5, "coef"] == pytest.approx(e5, rel=TOL)
+    assert sa.params[5] == pytest.approx(e5, rel=TOL)
 
 
 def test_imputation_equals_a_two_stage_regression_and_reports_what_it_cannot_impute(ub, fixture):
-    im = sg.imputation(ub, "nqp", controls=C, n_boot=3, seed=1)
+    im = sg.imputation(ub, "nqp", controls=C, n_draws=3, seed=1)
     un = ub[ub["did"] == 0]
     X = pd.concat([un[C], pd.get_dummies(un[["city_code", "year"]].astype(str), drop_first=True, dtype=float)],
                   axis=1)
@@ -409,11 +410,11 @@ def test_imputation_equals_a_two_stage_regression_and_reports_what_it_cannot_imp
                      axis=1)
     y0 = sm.add_constant(Xall).reindex(columns=fit.params.index, fill_value=0.0) @ fit.params
     ok = (ub["did"] == 1) & ub["city_code"].isin(un["city_code"])
-    assert im["att"] == pytest.approx((ub["nqp"] - y0)[ok].mean(), rel=TOL)
+    assert im.params["ATT"] == pytest.approx((ub["nqp"] - y0)[ok].mean(), rel=TOL)
     first = fixture[1]["always_treated_entrant"]  # enters in 2012, its pilot year: never untreated
-    assert im["not_imputed"] == {"rows": int((ub["city_code"] == first).sum()), "entities": [first]}
-    assert im["n_imputed_obs"] == int(ok.sum()) == im["n_treated_obs"] - im["not_imputed"]["rows"]
-    assert np.isfinite(im["boot"]).all()
+    assert im.not_imputed == {"rows": int((ub["city_code"] == first).sum()), "entities": [first]}
+    assert im.n_imputed_obs == int(ok.sum()) == im.n_treated_obs - im.not_imputed["rows"]
+    assert np.isfinite(im.draws).all()
 
 
 def _hand_attgt(d, g, t, covariates=None):
@@ -438,20 +439,20 @@ def _hand_attgt(d, g, t, covariates=None):
 def test_callaway_santanna_uses_every_row_of_an_unbalanced_panel(ub, covariates):
     xf = None if covariates is None else "~ " + " + ".join(covariates)
     cs = sg.callaway_santanna(ub, "nqp", xformla=xf, est_method="reg")
-    assert cs["sample"]["estimator"] == "unbalanced panel (RC)" and cs["sample"]["rows_after"] == len(ub)
+    assert cs.sample["estimator"] == "unbalanced panel (RC)" and cs.sample["rows_after"] == len(ub)
     d = ub.assign(g=ub["pilot_year"].astype("Float64").fillna(0).astype(int))
-    hand = [_hand_attgt(d, int(r.group), int(r.time), covariates) for r in cs["attgt"].itertuples()]
-    np.testing.assert_allclose(cs["attgt"]["att"], hand, rtol=1e-10, atol=1e-12)
-    assert np.isfinite(cs["attgt"]["se"]).all() and np.isfinite(cs["aggregations"]["simple"]["overall_se"])
+    hand = [_hand_attgt(d, int(r.group), int(r.time), covariates) for r in cs.attgt.itertuples()]
+    np.testing.assert_allclose(cs.attgt["estimate"], hand, rtol=1e-10, atol=1e-12)
+    assert np.isfinite(cs.attgt["std_error"]).all() and np.isfinite(cs.att.std_errors["ATT"])
 
 
 def test_callaway_santanna_can_balance_explicitly(ub):
     cs = sg.callaway_santanna(ub, "nqp", est_method="reg", balance="drop_cities")
-    info = cs["sample"]
+    info = cs.sample
     assert info["estimator"] == "panel" and info["cities_dropped"] and info["rows_after"] < len(ub)
     bal = ub[~ub["city_code"].isin(info["cities_dropped"])]
     ref = sg.callaway_santanna(bal, "nqp", est_method="reg")
-    assert ref["sample"]["estimator"] == "panel" and ref["sample"]["missing_cells"] == 0
-    pd.testing.assert_frame_equal(cs["attgt"], ref["attgt"])
+    assert ref.sample["estimator"] == "panel" and ref.sample["missing_cells"] == 0
+    pd.testing.assert_frame_equal(cs.attgt, ref.attgt)
     with pytest.raises(ValueError, match="balance='error': the panel is unbalanced: 65 city_code-year"):
         sg.callaway_santanna(ub, "nqp", balance="error")

@@ -1,12 +1,14 @@
 """Derive the project's real fact tables from ``../shared/reference-data/``.
 
-Maintainer script, not part of the analysis: it is the only code besides the
-cross-check tests that reads the shared reference folder. Run it from the
-project root::
+Maintainer script, not part of the analysis (and not shipped in the package): it is the
+only code besides the cross-check tests that reads the shared reference folder. Run it
+from the project root::
 
-    .venv/bin/python data/reference/derive.py [--source ../shared/reference-data] [--out data/reference]
+    .venv/bin/python data/reference/derive.py [--source ../shared/reference-data] [--out replication/data/reference]
 
-It writes three compact tables (ours, with provenance in ``data/reference/README.md``):
+It writes three compact tables into the package's data folder (ours, with provenance in
+``replication/data/reference/README.md``; ``city_history.csv`` there is transcribed by hand,
+not derived):
 
 ``cities.csv``
     every entity that was a prefecture-level *city* (name ending in 市, or one of
@@ -39,6 +41,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parents[1] / ".." / "shared" / "reference-data"
+DEFAULT_OUT = HERE.parents[1] / "replication" / "data" / "reference"  # package data
 
 PROVINCE_EN = {
     "北京市": "Beijing", "天津市": "Tianjin", "河北省": "Hebei", "山西省": "Shanxi",
@@ -196,7 +199,7 @@ def derive_calibration(src: Path) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
-    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     a = ap.parse_args(argv)
     if not a.source.is_dir():
         print(f"reference folder not found: {a.source}", file=sys.stderr)

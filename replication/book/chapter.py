@@ -12,7 +12,6 @@ tables.  The book speaks of the data it was built from:
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,29 +98,18 @@ def load(seed: int, data_path: str = "", first_year: int = 2009, last_year: int 
     otherwise the user's panel (relative paths are tried against the working directory,
     then the project root), read with the optional column ``mapping`` file, validated and
     restricted to ``first_year``–``last_year``.  ``indicators`` builds the index from a
-    subset of the 15 (None or empty: all of them).
+    subset of the 15 (None or empty: all of them).  The loading is
+    :func:`replication.data.load_analysis_panel`; every warning is in the report
+    (chapter 1's data report).
     """
-    from replication.data import PanelWarning, default_simulation, load_panel
-    from replication.data.index import add_index
+    from replication.data import load_analysis_panel
 
-    years = (int(first_year), int(last_year))
-    if data_path:
-        path = resolve_data_path(data_path)
-        kw = {"mapping": resolve_data_path(mapping)} if mapping else {}
-        with warnings.catch_warnings():  # every warning is in the report (chapter 1's data report)
-            warnings.simplefilter("ignore", PanelWarning)
-            panel, report = load_panel(path, years=years, report=True, **kw)
-        sim = None
-        banner = user_banner(path, panel)
-    else:
-        panel, report = load_panel(seed=seed, years=years, report=True)
-        sim = default_simulation(seed, years)
-        banner = SEMI_SYNTHETIC.format(seed=seed)
-    if index:
-        if indicators:
-            index_options["indicators"] = list(indicators)
-        panel = add_index(panel, **index_options)
-    return ChapterData(panel, sim, banner, report)
+    path = resolve_data_path(data_path) if data_path else None
+    kw = {"mapping": resolve_data_path(mapping)} if data_path and mapping else {}
+    data = load_analysis_panel(path, years=(int(first_year), int(last_year)), seed=seed, indicators=indicators,
+                               index=index, **kw, **index_options)
+    banner = user_banner(path, data.panel) if path else SEMI_SYNTHETIC.format(seed=seed)
+    return ChapterData(data.panel, data.simulation, banner, data.report)
 
 
 def data_mode_of(nb) -> str:

@@ -81,6 +81,9 @@ def _simulate(a) -> int:
 def _run(a) -> int:
     import os
 
+    from replication._paths import require_checkout
+
+    require_checkout("run", needs=("notebooks", "book"))  # an installed package has neither
     from replication.book.runner import INTERRUPTS, RunError, run_notebooks
 
     INTERRUPTS.install()  # first: from here on SIGINT/SIGTERM are handled by the runner (no traceback)
@@ -100,6 +103,9 @@ def _run(a) -> int:
 
 
 def _build(a) -> int:
+    from replication._paths import require_checkout
+
+    require_checkout("build", needs=("book",))
     from replication.book.runner import RunError, build_book
 
     try:
@@ -118,26 +124,17 @@ def _check(a) -> int:
     import numpy as np
     import pandas as pd
 
-    from replication.data import default_simulation, load_panel
-    from replication.data.index import add_index
+    from replication.data import load_analysis_panel
     from replication.report.scorecard import DEFAULT_ATOL, DEFAULT_RTOL, compute_all, scorecard, summary
 
+    data = load_analysis_panel(a.data, mapping=a.map, seed=a.seed)  # warnings: counted here, `validate` lists them
+    panel, truth, rep = data.panel, data.truth, data.report
     if a.data:
-        import warnings
-
-        from replication.data import PanelWarning
-
-        with warnings.catch_warnings():  # the counts are printed below; `validate` lists them
-            warnings.simplefilter("ignore", PanelWarning)
-            panel, rep = load_panel(a.data, mapping=a.map, report=True)
-        truth = None
         print(f"data: {Path(a.data).name} ({len(panel)} rows, {panel['city_code'].nunique()} cities, "
               f"{int(panel['year'].min())}-{int(panel['year'].max())}); {len(rep.warnings)} warning(s), "
               f"{len(rep.repairs)} repair(s): `python -m replication validate {a.data}"
               + (f" --map {a.map}" if a.map else "") + "` lists them")
     else:
-        panel = load_panel(seed=a.seed)
-        truth = default_simulation(a.seed).truth
         print(f"data: the default semi-synthetic panel (seed {a.seed}); agreement with the paper is not expected,"
               " compare with the truth")
     atol = a.tolerance if a.tolerance is not None else DEFAULT_ATOL
@@ -145,7 +142,7 @@ def _check(a) -> int:
     print(f"tolerance: |ours - paper| <= {atol:g} + {rtol:g} x |paper| (N exactly; R2 and p within {atol:g})"
           + ("" if a.tolerance is not None or a.rtol is not None else
              "; the book's default, set --tolerance/--rtol to change it"))
-    results = compute_all(add_index(panel), seed=a.seed, n_placebo=a.n_placebo, n_boot=a.n_boot)
+    results = compute_all(panel, seed=a.seed, n_placebo=a.n_placebo, n_boot=a.n_boot)
     card = scorecard(results, truth, rtol=rtol, atol=atol)
     if a.rows:
         card = card[card["row"].isin(a.rows)]
@@ -187,6 +184,15 @@ def _codebook(a) -> int:
     from replication.data.schema import BEGIN, END, codebook_markdown
 
     path = DATA_DIR / "README.md"
+    if not path.exists():  # an installed package, outside the checkout: only the table to print
+        if a.write:
+            from replication._paths import require_checkout
+
+            require_checkout("codebook --write", needs=("data",))
+            print(f"{path} not found: nothing to update", file=sys.stderr)
+            return 2
+        print(codebook_markdown())
+        return 0
     text = path.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
         print(f"{path}: codebook markers not found", file=sys.stderr)

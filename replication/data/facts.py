@@ -1,8 +1,9 @@
-"""Real fact tables (committed in ``data/reference/``) and the roster rule.
+"""Real fact tables (package data in ``replication/data/reference/``) and the roster rule.
 
-The tables are derived from public sources by ``data/reference/derive.py``; see
-``data/reference/README.md`` for provenance and licences.  Nothing here reads
-``../shared/``.
+The tables ship inside the package, so an installed copy (``pip install .``) reads them
+without the checkout.  They are derived from public sources by the maintainers' script
+``data/reference/derive.py``; see ``replication/data/reference/README.md`` for provenance
+and licences.  Nothing here reads ``../shared/``.
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ def _read(name: str) -> pd.DataFrame:
     path: Path = REFERENCE_DIR / name
     if not path.exists():
         raise FileNotFoundError(
-            f"fact table {path} is missing; it ships with the project (data/reference/). "
-            "Re-clone the repository or regenerate it with data/reference/derive.py.")
+            f"fact table {path} is missing; it ships inside the package (replication/data/reference/). "
+            "Reinstall the package (pip install .), or in a checkout restore the file from git.")
     return pd.read_csv(path)
 
 

@@ -3,7 +3,7 @@
 A replicator's panel may key cities by the GB/T 2260 6-digit code (the codebook's
 ``city_code``), by the 12-digit statistical code (``320500000000``), by the NBS 4-digit
 code (``3205``), by a code the city had before it became a prefecture-level city (Bijie
-``522400`` until 2010, see ``data/reference/city_history.csv``), or by name: Chinese with or
+``522400`` until 2010, see ``replication/data/reference/city_history.csv``), or by name: Chinese with or
 without 市 (``苏州``, ``苏州市``, ``江苏省苏州市``, ``苏州(江苏)``), former names (``襄樊``) or
 pinyin (``Suzhou, Jiangsu``, ``Xi'an``, ``Lvliang``).  :class:`CityResolver` turns each into
 the roster's 6-digit code, or says why it cannot (unknown, or ambiguous without the province).
@@ -38,7 +38,7 @@ CONVENTIONAL = {"peking": 110100, "tientsin": 120100, "canton": 440100, "amoy": 
 
 @lru_cache(maxsize=None)
 def history() -> pd.DataFrame:
-    """Former codes and names of roster cities (``data/reference/city_history.csv``)."""
+    """Former codes and names of roster cities (``city_history.csv`` in the package's reference tables)."""
     df = pd.read_csv(REFERENCE_DIR / "city_history.csv", dtype={"former_code": "Int64"})
     return df
 

@@ -141,7 +141,7 @@ class ValidationReport:
 
     def roster_comparison(self) -> pd.DataFrame:
         """Cities of the file not on the reference roster of its years, and roster cities
-        missing from the file (roster rule: data/reference/README.md)."""
+        missing from the file (roster rule: data/README.md)."""
         from replication.data import facts
 
         cols = ["status", "city_code", "city_zh", "city_en", "years_in_file", "note"]

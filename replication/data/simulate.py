@@ -3,8 +3,9 @@
 No open source holds the paper's yearbook panel or a city-level list of smart-city
 pilots, so the default data keeps every real fact we have (roster, provinces,
 regions, 2020 census city size, seat coordinates, Broadband China lists) and
-simulates the rest from the data-generating process (DGP) below, whose true
-parameters are returned with the data (:attr:`SimulatedPanel.truth`).
+simulates the rest from the data-generating process (DGP) below (its parameters in
+:mod:`replication.data.dgp`), whose true parameters are returned with the data
+(:attr:`SimulatedPanel.truth`).
 
 The DGP, for city i in year t (all switches in :class:`DGP`):
 
@@ -12,8 +13,8 @@ The DGP, for city i in year t (all switches in :class:`DGP`):
   development factor (higher in large and eastern cities) and city-specific growth;
   the sector shares give the threshold variable ``isu = tertiary / secondary``.  Shares
   are bounded by construction: ``urb`` is logistic, ``loi`` clipped, and the skewed
-  ``gov`` (log-normal) and ``hc`` saturate smoothly above 1.2 and 0.6 (``_bounded``:
-  always below 1.45 and 0.95), so every seed gives a valid panel.
+  ``gov`` (log-normal) and ``hc`` saturate smoothly above 1.2 and 0.6
+  (:func:`replication.data.dgp.bounded`: always below 1.45 and 0.95), so every seed gives a valid panel.
 * **Pilot selection on observables**: a logit score on the pre-period (2011)
   controls and city size; the batches (sizes ``batch_sizes``) are drawn without
   replacement with probability rising in the score, so treated and control cities
@@ -29,77 +30,23 @@ The DGP, for city i in year t (all switches in :class:`DGP`):
 * A few interior values are deleted (``missing_rate``); the loader interpolates them,
   as the paper does.
 
-The **truth** is computed from potential outcomes, never assumed: the entropy index
-is fitted on the observed panel, both ``Y(1)`` and ``Y(0)`` indicators are scored
-with that same fitted index, and the ATT is the mean difference over treated
-post-adoption city-years (overall, by region, size, regime, cohort and exposure).
-The mediator paths ``a`` are planted; ``b`` is the average marginal effect of the
-mediator on the fitted index, by finite difference through the same machinery.
+The **truth** is computed from potential outcomes, never assumed: both ``Y(1)`` and
+``Y(0)`` are scored with the index fitted on the observed panel
+(:mod:`replication.data.truth`).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from replication.data import facts
+from replication.data.dgp import CONTROL_LOADINGS, DGP, GOV_BOUND, HC_BOUND, IND, as_column, bounded, rounded
+from replication.data.dgp import standardised as _std
 from replication.data.schema import INDICATORS
-
-# Per indicator: (offset, unit, kind, city-effect log-sd, year trend in z per year,
-#                 loading on development, treatment loading delta, hc loading, st loading, noise sd)
-# z is dimensionless; value = offset + unit * z.  "count"-like indicators have
-# log-normal (skewed, positive) city effects; rates live near their upper bound.
-_IND = {
-    #                      offset  unit      kind     lsd  trend  dev  delta  b_hc  b_st  noise
-    "emerging_emp":        (0.0,  2000.0,   "count", 1.1, 0.10, 0.8, 0.60, 0.35, 0.30, 0.15),
-    "avg_wage":            (30000, 8000.0,  "level", 0.25, 0.45, 0.4, 0.15, 0.15, 0.00, 0.10),
-    "college_students":    (0.0,  40000.0,  "count", 1.0, 0.06, 0.5, 0.00, 0.90, 0.00, 0.08),
-    "mobile_users":        (0.0,  150.0,    "count", 0.7, 0.12, 0.3, 0.10, 0.00, 0.00, 0.10),
-    "internet_per100":     (9.0,  6.0,      "level", 0.4, 0.30, 0.5, 0.40, 0.00, 0.10, 0.15),
-    "robot_density":       (0.0,  20.0,     "count", 1.0, 0.25, 0.7, 0.50, 0.10, 0.20, 0.20),
-    "patents":             (0.0,  3000.0,   "count", 1.2, 0.15, 0.9, 0.60, 0.25, 0.45, 0.15),
-    "rd_fiscal_share":     (0.0,  0.008,    "count", 0.6, 0.08, 0.4, 0.30, 0.05, 0.30, 0.15),
-    "waste_harmless_rate": (99.5, 6.0,      "gap",   0.6, 0.25, 0.2, 0.00, 0.00, 0.00, 0.10),
-    "sewage_treatment_rate": (99.0, 8.0,    "gap",   0.5, 0.20, 0.2, 0.00, 0.00, 0.00, 0.12),
-    "solid_waste_use_rate": (95.0, 12.0,    "gap",   0.5, 0.05, 0.1, 0.00, 0.00, 0.00, 0.15),
-    "telecom_volume":      (0.0,  150000.0, "count", 0.8, 0.25, 0.4, 0.20, 0.00, 0.00, 0.12),
-    "industry_va_share":   (0.0,  1.0,      "loi",   0.0, 0.00, 0.0, 0.00, 0.00, 0.00, 0.00),
-    "ai_firms":            (0.0,  40.0,     "count", 1.4, 0.18, 1.0, 0.80, 0.30, 0.40, 0.20),
-    "data_use_index":      (16.0, 8.0,      "level", 0.3, 0.35, 0.5, 0.50, 0.10, 0.10, 0.20),
-}
-assert tuple(_IND) == INDICATORS
-
-
-@dataclass(frozen=True)
-class DGP:
-    """Switches of the data-generating process (all documented, all optional)."""
-
-    batch_years: tuple[int, ...] = (2012, 2013, 2014)
-    batch_sizes: tuple[int, ...] = (37, 33, 25)
-    selection_strength: float = 1.0  # 0 = random assignment
-    effect_scale: float = 1.5  # multiplies every treatment loading delta_j (0 = no effect at all)
-    mu: float = 1.3  # baseline effect intensity
-    region_effects: tuple[tuple[str, float], ...] = (("east", 0.1), ("central", -0.9), ("west", 0.8))
-    size_effects: tuple[tuple[str, float], ...] = (("large", -1.0), ("small_medium", 0.3))
-    thresholds: tuple[float, float] = (0.55, 1.30)  # true isu thresholds
-    regime_effects: tuple[float, float, float] = (-1.6, -0.1, 0.45)
-    dynamic_growth: float = 0.08  # effect grows by this share per year of exposure (0 = static)
-    effect_noise: float = 1.0  # SD of a city-specific effect intensity (unexplained heterogeneity)
-    effect_cell_noise: float = 0.5  # SD of city-year noise in the effect intensity
-    pretrend: float = 0.0  # differential z trend per year before adoption for future pilots
-    a_hc: float = 0.003  # did -> hc (students / population)
-    a_st: float = 1.5  # did -> st (100 million yuan)
-    mediator_scale: float = 2.0  # multiplies every mediator loading b_j
-    noise_scale: float = 1.0  # multiplies the idiosyncratic noise of every indicator
-    missing_rate: float = 0.003  # share of interior indicator/control cells deleted
-    index_scale: float = 10.0  # scale of the entropy index used for the truth
-
-    def regions(self) -> dict[str, float]:
-        return dict(self.region_effects)
-
-    def sizes(self) -> dict[str, float]:
-        return dict(self.size_effects)
+from replication.data.truth import compute_truth
 
 
 class SimulatedPanel:
@@ -140,148 +87,200 @@ class SimulatedPanel:
         return pd.DataFrame(rows, columns=["parameter", "value"])
 
 
-# reference centres and spreads used to standardise regressors inside z (fixed constants,
-# so that z is linear in the regressors)
-_CENTRE = {"pd": 4.0, "pergdp": 4.0, "urb": 0.55, "gov": 0.2, "loi": 0.4, "hc": 0.02, "st": 5.0}
-_SPREAD = {"pd": 4.0, "pergdp": 3.0, "urb": 0.15, "gov": 0.1, "loi": 0.1, "hc": 0.02, "st": 10.0}
-_CONTROL_LOADINGS = {"pd": 0.05, "pergdp": 0.25, "urb": 0.10, "gov": 0.15, "loi": 0.0}
-
-
-def _std(name: str, x: np.ndarray) -> np.ndarray:
-    return (x - _CENTRE[name]) / _SPREAD[name]
-
-
-# Upper bounds of the two skewed shares (below the schema's possible 1.5 and 1): the identity
-# up to ``start`` and a smooth, increasing saturation towards ``cap`` above it (continuous with
-# slope 1 at ``start``), so that no seed draws an impossible value.  The starts lie above the
-# default seed's largest values (gov 1.16, hc 0.53): its panel is unchanged, bit for bit.
-GOV_BOUND = (1.2, 1.45)  # (start, cap)
-HC_BOUND = (0.6, 0.95)
-
-
-def _bounded(x: np.ndarray, start: float, cap: float) -> np.ndarray:
-    """x up to start; start + (cap - start) * tanh((x - start) / (cap - start)) above: always below cap."""
-    w = cap - start
-    return np.where(x <= start, x, start + w * np.tanh((np.maximum(x, start) - start) / w))
-
-
 def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), **dgp_options) -> SimulatedPanel:
     """Simulate the semi-synthetic panel for the real roster of ``years``.
 
     ``seed`` seeds one ``numpy.random.Generator`` (PCG64); the same seed, years and
     options give the same panel bit for bit.  ``dgp_options`` are fields of
     :class:`DGP` (e.g. ``dynamic_growth=0``, ``pretrend=0.05``, ``effect_scale=0``).
+
+    The steps below draw from the generator in a fixed order (city factors, controls,
+    pilots, effect intensity, mediators, indicators, missing cells): reordering them
+    would change every panel.
     """
-    unknown = sorted(set(dgp_options) - set(DGP.__dataclass_fields__))
+    dgp = _make_dgp(dgp_options)
+    rng = np.random.default_rng(seed)
+    g = _Grid.of(years)
+    if sum(dgp.batch_sizes) > g.n:
+        raise ValueError(f"batch sizes {dgp.batch_sizes} exceed the {g.n} cities of the roster")
+    city = _city_factors(g, rng)
+    ctrl = _controls(g, rng, city)
+    pilots = _assign_pilots(g, rng, dgp, city, ctrl)
+    kappa, regime, pre = _effect_intensity(g, rng, dgp, city, ctrl["isu"], pilots)
+    hc0, st0 = _mediators(g, rng, city, ctrl["pergdp"])
+    model = _IndicatorModel(g, rng, dgp, city["dev"], ctrl, kappa, pre)
+    D = pilots["D"]
+    hc1, st1 = hc0 + dgp.a_hc * D, st0 + dgp.a_st * D
+    Y1 = model(D, hc1, st1)  # observed: treated cells get their treated potential outcome
+    Y0 = model(np.zeros_like(D), hc0, st0)  # no pilot at all (no mediator shift either)
+    df = _assemble(g, pilots["pilot_year"], Y1, {**ctrl, "hc": hc1, "st": st1})
+    # the truth is computed on first access of .truth, from the panel before any cell is deleted
+    truth = partial(compute_truth, df.copy(), dgp, model, Y0, (hc0, st0), pilots, regime)
+    _delete_cells(df, rng, dgp, g)
+    return SimulatedPanel(panel=df, dgp=dgp, seed=seed, years=(g.a, g.b), compute_truth=truth)
+
+
+def _make_dgp(options: dict) -> DGP:
+    unknown = sorted(set(options) - set(DGP.__dataclass_fields__))
     if unknown:
         raise TypeError(f"unknown DGP option(s) {unknown}; valid: {sorted(DGP.__dataclass_fields__)}")
-    dgp = DGP(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in dgp_options.items()})
+    dgp = DGP(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in options.items()})
     if len(dgp.batch_years) != len(dgp.batch_sizes):
         raise ValueError("batch_years and batch_sizes must have the same length")
-    rng = np.random.default_rng(seed)
-    a, b = facts._check_years(years)
-    ros = facts.roster((a, b))
-    n = len(ros)
-    if sum(dgp.batch_sizes) > n:
-        raise ValueError(f"batch sizes {dgp.batch_sizes} exceed the {n} cities of the roster")
-    T = b - a + 1
-    yr = np.arange(a, b + 1)
-    tt = (yr - 2012)[None, :].astype(float)  # years from 2012 (calibration year)
-    cal = facts.calibration()
+    return dgp
 
-    # ---- city-level latent factors ---------------------------------------------------
+
+@dataclass(frozen=True)
+class _Grid:
+    """The real roster of the years a..b: n cities by T years."""
+
+    ros: pd.DataFrame
+    a: int
+    b: int
+
+    @classmethod
+    def of(cls, years) -> "_Grid":
+        a, b = facts._check_years(years)
+        return cls(facts.roster((a, b)), a, b)
+
+    @property
+    def n(self) -> int:
+        return len(self.ros)
+
+    @property
+    def T(self) -> int:
+        return self.b - self.a + 1
+
+    @property
+    def yr(self) -> np.ndarray:
+        return np.arange(self.a, self.b + 1)
+
+    @property
+    def tt(self) -> np.ndarray:
+        return (self.yr - 2012)[None, :].astype(float)  # years from 2012 (calibration year)
+
+    def noise(self, rng: np.random.Generator, sd) -> np.ndarray:
+        """City-year noise (n x T)."""
+        return rng.normal(0.0, sd, (self.n, self.T))
+
+
+def _city_factors(g: _Grid, rng: np.random.Generator) -> dict:
+    """City size, region and the latent development factor (higher in large, eastern cities)."""
+    ros = g.ros
     large = ros["large_city"].fillna(0).to_numpy(dtype=float)
     region = ros["region"].to_numpy()
     east, west = (region == "east").astype(float), (region == "west").astype(float)
     logpop = np.log(ros["urban_core_pop_2020"].fillna(ros["urban_core_pop_2020"].median()).to_numpy(float))
     zpop = (logpop - logpop.mean()) / logpop.std()
-    dev = 0.45 * zpop + 0.35 * east - 0.30 * west + rng.normal(0, 0.6, n)  # development factor
+    dev = 0.45 * zpop + 0.35 * east - 0.30 * west + rng.normal(0, 0.6, g.n)  # development factor
     dev = (dev - dev.mean()) / dev.std()
+    return {"large": large, "region": region, "west": west, "zpop": zpop, "dev": dev}
 
-    def panel_noise(sd):
-        return rng.normal(0.0, sd, (n, T))
 
-    # ---- controls ----------------------------------------------------------------------
+def _controls(g: _Grid, rng: np.random.Generator, city: dict) -> dict:
+    """The controls pd pergdp urb gov loi and the threshold variable isu (n x T each)."""
+    cal = facts.calibration()
+    n, tt, dev, zpop, west = g.n, g.tt, city["dev"][:, None], city["zpop"][:, None], city["west"][:, None]
     lsd = cal["gdp_per_capita_2012_log_sd"]
-    pergdp = np.exp(np.log(cal["gdp_per_capita_2012_median"]) + 0.75 * lsd * dev[:, None]
-                    + (0.075 + 0.01 * dev[:, None]) * tt + panel_noise(0.03))
-    pd_ = np.exp(np.log(4.0) + 0.55 * zpop[:, None] + rng.normal(0, 0.5, n)[:, None]
-                 + 0.004 * tt + panel_noise(0.02))
-    urb_lat = 0.2 + 0.6 * dev[:, None] + rng.normal(0, 0.3, n)[:, None] + 0.06 * tt + panel_noise(0.03)
+    pergdp = np.exp(np.log(cal["gdp_per_capita_2012_median"]) + 0.75 * lsd * dev
+                    + (0.075 + 0.01 * dev) * tt + g.noise(rng, 0.03))
+    pd_ = np.exp(np.log(4.0) + 0.55 * zpop + rng.normal(0, 0.5, n)[:, None] + 0.004 * tt + g.noise(rng, 0.02))
+    urb_lat = 0.2 + 0.6 * dev + rng.normal(0, 0.3, n)[:, None] + 0.06 * tt + g.noise(rng, 0.03)
     urb = 1.0 / (1.0 + np.exp(-urb_lat))
-    gov = _bounded(np.exp(np.log(0.19) - 0.25 * dev[:, None] + 0.25 * west[:, None] + rng.normal(0, 0.3, n)[:, None]
-                          + 0.01 * tt + panel_noise(0.05)), *GOV_BOUND)
+    gov = bounded(np.exp(np.log(0.19) - 0.25 * dev + 0.25 * west + rng.normal(0, 0.3, n)[:, None]
+                          + 0.01 * tt + g.noise(rng, 0.05)), *GOV_BOUND)
     # sector shares: calibrated so that the 2012 mean tertiary share is the real one
     loi_2012 = 1.0 - 0.12 - 0.065 - cal["tertiary_share_2012_mean"]
-    loi = np.clip(loi_2012 + 0.05 * dev[:, None] + rng.normal(0, 0.07, n)[:, None]
-                  - 0.009 * tt + panel_noise(0.015), 0.08, 0.75)
-    primary = np.clip(0.12 - 0.04 * dev[:, None] + rng.normal(0, 0.03, n)[:, None]
-                      - 0.002 * tt + panel_noise(0.005), 0.005, 0.35)
+    loi = np.clip(loi_2012 + 0.05 * dev + rng.normal(0, 0.07, n)[:, None]
+                  - 0.009 * tt + g.noise(rng, 0.015), 0.08, 0.75)
+    primary = np.clip(0.12 - 0.04 * dev + rng.normal(0, 0.03, n)[:, None]
+                      - 0.002 * tt + g.noise(rng, 0.005), 0.005, 0.35)
     secondary = loi + 0.065
     tertiary = np.clip(1.0 - primary - secondary, 0.12, None)
-    isu = tertiary / secondary
+    return {"pd": pd_, "pergdp": pergdp, "urb": urb, "gov": gov, "loi": loi, "isu": tertiary / secondary}
 
-    # ---- pilot selection on observables ------------------------------------------------
-    i11 = min(max(2011, a), b) - a  # pre-period column
+
+def _assign_pilots(g: _Grid, rng: np.random.Generator, dgp: DGP, city: dict, ctrl: dict) -> dict:
+    """Pilot selection on the pre-period (2011) observables: the batches are drawn without
+    replacement with probability rising in a logit score.  Returns pilot_year (n), treated
+    (n), D (n x T, Treat x Post) and the exposure t - pilot_year (n x T, 0 untreated)."""
+    i11 = min(max(2011, g.a), g.b) - g.a  # pre-period column
     score = dgp.selection_strength * (
-        0.35 * _std("pergdp", pergdp[:, i11]) + 0.15 * _std("pd", pd_[:, i11])
-        + 0.6 * _std("urb", urb[:, i11]) - 0.3 * _std("gov", gov[:, i11]) + 0.3 * large)
+        0.35 * _std("pergdp", ctrl["pergdp"][:, i11]) + 0.15 * _std("pd", ctrl["pd"][:, i11])
+        + 0.6 * _std("urb", ctrl["urb"][:, i11]) - 0.3 * _std("gov", ctrl["gov"][:, i11]) + 0.3 * city["large"])
     # Gumbel top-k = sampling without replacement with probability proportional to exp(score)
-    keys = score + rng.gumbel(size=n)
+    keys = score + rng.gumbel(size=g.n)
     order = np.argsort(-keys, kind="stable")
-    pilot_year = np.full(n, np.nan)
+    pilot_year = np.full(g.n, np.nan)
     start = 0
     for by, bs in zip(dgp.batch_years, dgp.batch_sizes):
         pilot_year[order[start:start + bs]] = by
         start += bs
     treated = ~np.isnan(pilot_year)
+    yr = g.yr
     D = (treated[:, None] & (yr[None, :] >= np.nan_to_num(pilot_year, nan=9999)[:, None])).astype(float)
     expo = np.where(D > 0, yr[None, :] - np.nan_to_num(pilot_year, nan=0)[:, None], 0.0)
+    return {"pilot_year": pilot_year, "treated": treated, "D": D, "expo": expo}
 
-    # ---- effect intensity kappa_it -----------------------------------------------------
+
+def _effect_intensity(g: _Grid, rng: np.random.Generator, dgp: DGP, city: dict, isu: np.ndarray, pilots: dict):
+    """(kappa_it, isu regime 0/1/2, differential pre-trend of future pilots), each n x T."""
     g1, g2 = dgp.thresholds
     regime = np.where(isu <= g1, 0, np.where(isu <= g2, 1, 2))
     reg_eff = np.array(dgp.regime_effects)[regime]
-    size_key = np.where(large > 0, "large", "small_medium")
-    het = (dgp.mu + np.vectorize(dgp.regions().get)(region) + np.vectorize(dgp.sizes().get)(size_key))
-    eta = rng.normal(0.0, 1.0, n)[:, None] * dgp.effect_noise + rng.normal(0.0, 1.0, (n, T)) * dgp.effect_cell_noise
-    kappa = (1.0 + dgp.dynamic_growth * expo) * (het[:, None] + reg_eff + eta)
-    pre = np.where(treated[:, None] & (D == 0),
-                   dgp.pretrend * (yr[None, :] - np.nan_to_num(pilot_year, nan=0)[:, None]), 0.0)
+    size_key = np.where(city["large"] > 0, "large", "small_medium")
+    het = (dgp.mu + np.vectorize(dgp.regions().get)(city["region"]) + np.vectorize(dgp.sizes().get)(size_key))
+    eta = (rng.normal(0.0, 1.0, g.n)[:, None] * dgp.effect_noise
+           + rng.normal(0.0, 1.0, (g.n, g.T)) * dgp.effect_cell_noise)
+    kappa = (1.0 + dgp.dynamic_growth * pilots["expo"]) * (het[:, None] + reg_eff + eta)
+    since = g.yr[None, :] - np.nan_to_num(pilots["pilot_year"], nan=0)[:, None]
+    pre = np.where(pilots["treated"][:, None] & (pilots["D"] == 0), dgp.pretrend * since, 0.0)
+    return kappa, regime, pre
 
-    # ---- mediators ---------------------------------------------------------------------
-    hc0 = np.exp(np.log(0.012) + 0.9 * zpop[:, None] * 0.6 + 0.5 * dev[:, None]
+
+def _mediators(g: _Grid, rng: np.random.Generator, city: dict, pergdp: np.ndarray):
+    """The untreated mediators hc and st (n x T each); the pilot adds a_hc, a_st to them."""
+    n, tt, dev, zpop = g.n, g.tt, city["dev"][:, None], city["zpop"][:, None]
+    hc0 = np.exp(np.log(0.012) + 0.9 * zpop * 0.6 + 0.5 * dev
                  + rng.normal(0, 0.6, n)[:, None]) + 0.0006 * (tt + 3) + 0.002 * _std("pergdp", pergdp) * 0.2 \
-        + panel_noise(0.0012)
-    hc0 = _bounded(np.clip(hc0, 0.0005, None), *HC_BOUND)
-    st0 = np.exp(np.log(2.0) + 0.9 * dev[:, None] + rng.normal(0, 0.5, n)[:, None]) + 0.35 * (tt + 3) \
-        + 1.2 * _std("pergdp", pergdp) + panel_noise(0.4)
+        + g.noise(rng, 0.0012)
+    hc0 = bounded(np.clip(hc0, 0.0005, None), *HC_BOUND)
+    st0 = np.exp(np.log(2.0) + 0.9 * dev + rng.normal(0, 0.5, n)[:, None]) + 0.35 * (tt + 3) \
+        + 1.2 * _std("pergdp", pergdp) + g.noise(rng, 0.4)
     st0 = np.clip(st0, 0.05, None)
+    return hc0, st0
 
-    # ---- indicators --------------------------------------------------------------------
-    ctrl_part = sum(w * _std(k, v) for (k, w), v in
-                    zip(_CONTROL_LOADINGS.items(), (pd_, pergdp, urb, gov, loi)))
-    city_eff, year_eff, noise = {}, {}, {}
-    for name, (off, unit, kind, clsd, trend, load, *_rest, nsd) in _IND.items():
-        if kind == "loi":
-            continue
-        ce = load * dev + rng.normal(0, clsd, n)
-        city_eff[name] = np.exp(ce) if kind == "count" else ce
-        year_eff[name] = trend * (yr - a) + rng.normal(0, 0.02, T)
-        noise[name] = panel_noise(nsd * dgp.noise_scale)
 
-    def indicators(Dm: np.ndarray, hc: np.ndarray, st: np.ndarray) -> dict[str, np.ndarray]:
-        out = {}
-        for name, (off, unit, kind, _lsd, _tr, _ld, delta, bhc, bst, _n) in _IND.items():
+class _IndicatorModel:
+    """The 15 indicators as functions of treatment and mediators, with the city effects,
+    year effects and noise drawn once, so that the observed panel and every potential
+    outcome share them."""
+
+    def __init__(self, g: _Grid, rng: np.random.Generator, dgp: DGP, dev: np.ndarray, ctrl: dict,
+                 kappa: np.ndarray, pre: np.ndarray):
+        self.dgp, self.loi, self.kappa, self.pre = dgp, ctrl["loi"], kappa, pre
+        self.ctrl_part = sum(w * _std(k, ctrl[k]) for k, w in CONTROL_LOADINGS.items())
+        self.city_eff, self.year_eff, self.noise = {}, {}, {}
+        for name, (off, unit, kind, clsd, trend, load, *_rest, nsd) in IND.items():
             if kind == "loi":
-                out[name] = loi.copy()
                 continue
-            z = (city_eff[name][:, None] + year_eff[name][None, :] + ctrl_part
+            ce = load * dev + rng.normal(0, clsd, g.n)
+            self.city_eff[name] = np.exp(ce) if kind == "count" else ce
+            self.year_eff[name] = trend * (g.yr - g.a) + rng.normal(0, 0.02, g.T)
+            self.noise[name] = g.noise(rng, nsd * dgp.noise_scale)
+
+    def __call__(self, Dm: np.ndarray, hc: np.ndarray, st: np.ndarray) -> dict[str, np.ndarray]:
+        dgp, out = self.dgp, {}
+        for name, (off, unit, kind, _lsd, _tr, _ld, delta, bhc, bst, _n) in IND.items():
+            if kind == "loi":
+                out[name] = self.loi.copy()
+                continue
+            ce = self.city_eff[name][:, None]
+            z = (ce + self.year_eff[name][None, :] + self.ctrl_part
                  + dgp.mediator_scale * (bhc * _std("hc", hc) + bst * _std("st", st))
-                 + dgp.effect_scale * delta * (kappa * Dm + pre) + noise[name])
+                 + dgp.effect_scale * delta * (self.kappa * Dm + self.pre) + self.noise[name])
             if kind == "gap":  # a rate: offset minus a positive gap that shrinks over time
-                gap = unit * np.exp(-(z - city_eff[name][:, None]) * 0.5) * np.exp(city_eff[name][:, None])
-                val = off - gap
+                val = off - unit * np.exp(-(z - ce) * 0.5) * np.exp(ce)
                 lo, hi = 0.0, 100.0
             else:
                 val = off + unit * z
@@ -290,99 +289,33 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
             out[name] = np.clip(val, max(floor, lo), hi)
         return out
 
-    hc1, st1 = hc0 + dgp.a_hc * D, st0 + dgp.a_st * D
-    Y1 = indicators(D, hc1, st1)  # observed: treated cells get their treated potential outcome
-    Y0 = indicators(np.zeros_like(D), hc0, st0)  # no pilot at all (no mediator shift either)
 
-    # ---- assemble the panel ------------------------------------------------------------
-    def long(x):
-        return np.asarray(x, dtype=float).reshape(-1)
+_ROSTER_COLUMNS = ("city_zh", "city_en", "province_zh", "province_en", "region", "region4", "municipality",
+                   "urban_core_pop_2020", "size_class", "large_city", "lon", "lat")
 
-    df = pd.DataFrame({
-        "city_code": np.repeat(ros["city_code"].to_numpy(), T),
-        "year": np.tile(yr, n),
-    })
-    for c in ("city_zh", "city_en", "province_zh", "province_en", "region", "region4", "municipality",
-              "urban_core_pop_2020", "size_class", "large_city", "lon", "lat"):
+
+def _assemble(g: _Grid, pilot_year: np.ndarray, Y: dict, values: dict) -> pd.DataFrame:
+    """The long city-year panel: roster facts, pilot year, indicators, controls, mediators."""
+    ros, T = g.ros, g.T
+    df = pd.DataFrame({"city_code": np.repeat(ros["city_code"].to_numpy(), T), "year": np.tile(g.yr, g.n)})
+    for c in _ROSTER_COLUMNS:
         df[c] = np.repeat(ros[c].to_numpy(), T)
     df["pilot_year"] = pd.array(np.repeat(pilot_year, T), dtype="Float64").astype("Int64")
     df["broadband_year"] = np.repeat(ros["broadband_year"].to_numpy(), T)
-    rounding = {"emerging_emp": 0, "college_students": 0, "patents": 0, "ai_firms": 0, "avg_wage": 0,
-                "mobile_users": 2, "telecom_volume": 1}
-
-    def rounded(name: str, x: np.ndarray) -> np.ndarray:  # the precision a yearbook prints
-        return np.round(long(x), rounding.get(name, 6))
-
     for name in INDICATORS:
-        df[name] = rounded(name, Y1[name])
-    for name, x in (("pd", pd_), ("pergdp", pergdp), ("urb", urb), ("gov", gov), ("loi", loi),
-                    ("hc", hc1), ("st", st1), ("isu", isu)):
-        df[name] = np.round(long(x), 6)
+        df[name] = rounded(name, Y[name])
+    for name in ("pd", "pergdp", "urb", "gov", "loi", "hc", "st", "isu"):
+        df[name] = np.round(as_column(values[name]), 6)
     df["industry_va_share"] = df["loi"]
+    return df
 
-    # ---- truth, from potential outcomes (computed on first access of .truth) ----------
-    def compute_truth(df: pd.DataFrame = df.copy()) -> tuple[dict, dict]:
-        from replication.data.index import entropy_index
 
-        idx = entropy_index(df, scale=dgp.index_scale)
-        y_obs = idx.score(df).to_numpy()
-        p0 = df.copy()
-        for name in INDICATORS:
-            p0[name] = rounded(name, Y0[name])
-        p0["industry_va_share"] = p0["loi"]
-        y0 = idx.score(p0).to_numpy()
-        te = y_obs - y0
-        Dl = long(D) > 0
-
-        def marginal(med: str) -> float:
-            eps = {"hc": 1e-4, "st": 0.1}[med]
-            hc_, st_ = (hc0 + eps, st0) if med == "hc" else (hc0, st0 + eps)
-            Ye = indicators(np.zeros_like(D), hc_, st_)
-            pe, pz = p0.copy(), p0.copy()
-            for name in INDICATORS:  # unrounded on both sides: rounding would swamp a small step
-                pe[name], pz[name] = long(Ye[name]), long(Y0[name])
-            return float(np.mean(idx.score(pe).to_numpy() - idx.score(pz).to_numpy()) / eps)
-
-        b_hc, b_st = marginal("hc"), marginal("st")
-        # direct effect: treatment on the indicators with the mediators held at Y(0)
-        Yd = indicators(D, hc0, st0)
-        pdir = p0.copy()
-        for name in INDICATORS:
-            pdir[name] = rounded(name, Yd[name])
-        direct = idx.score(pdir).to_numpy() - y0
-
-        cells = df.loc[Dl, ["city_code", "year", "region", "large_city", "pilot_year"]].copy()
-        cells["te"] = te[Dl]
-        cells["exposure"] = long(expo)[Dl].astype(int)
-        cells["regime"] = long(regime)[Dl].astype(int)
-        truth = {
-            "att": float(te[Dl].mean()),
-            "att_direct": float(direct[Dl].mean()),
-            "a_hc": dgp.a_hc, "b_hc": b_hc, "indirect_hc": dgp.a_hc * b_hc,
-            "a_st": dgp.a_st, "b_st": b_st, "indirect_st": dgp.a_st * b_st,
-            "threshold_1": g1, "threshold_2": g2,
-            "n_treated_cities": int(treated.sum()),
-            "n_treated_cells": int(Dl.sum()),
-            "dynamic_growth": dgp.dynamic_growth, "pretrend": dgp.pretrend,
-            "selection_strength": dgp.selection_strength,
-        }
-        for key, grp in (("region", "region"), ("size", "large_city"), ("regime", "regime"),
-                         ("cohort", "pilot_year"), ("exposure", "exposure")):
-            s = cells.groupby(grp)["te"].mean()
-            for k, v in s.items():
-                label = {0: "small_medium", 1: "large"}.get(k, k) if key == "size" else k
-                truth[f"att_{key}_{label}"] = float(v)
-        truth["index_weights"] = idx.weights.to_dict()
-        truth["dgp"] = asdict(dgp)
-        truth["cell_effects"] = cells.reset_index(drop=True)
-        return truth, {"y0_index": y0, "y_index": y_obs, "index": idx}
-
-    # ---- a few missing values (interior only, so interpolation is defined) -------------
-    if dgp.missing_rate > 0:
-        cols = [c for c in INDICATORS if c != "industry_va_share"] + ["pd", "pergdp", "urb", "gov"]
-        interior = ~df["year"].isin([a, b]).to_numpy()
-        for c in cols:
-            hit = interior & (rng.random(len(df)) < dgp.missing_rate)
-            df.loc[hit, c] = np.nan
-
-    return SimulatedPanel(panel=df, dgp=dgp, seed=seed, years=(a, b), compute_truth=compute_truth)
+def _delete_cells(df: pd.DataFrame, rng: np.random.Generator, dgp: DGP, g: _Grid) -> None:
+    """A few missing values (interior years only, so that interpolation is defined), in place."""
+    if dgp.missing_rate <= 0:
+        return
+    cols = [c for c in INDICATORS if c != "industry_va_share"] + ["pd", "pergdp", "urb", "gov"]
+    interior = ~df["year"].isin([g.a, g.b]).to_numpy()
+    for c in cols:
+        hit = interior & (rng.random(len(df)) < dgp.missing_rate)
+        df.loc[hit, c] = np.nan

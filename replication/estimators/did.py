@@ -1,26 +1,38 @@
-"""Two-way fixed-effects difference-in-differences (Tables 2-4 and 7).
+"""Two-way fixed-effects difference-in-differences.
 
-:func:`twfe` fits ``y_it = a_i + l_t + b * did_it + c' X_it + e_it`` with
-``linearmodels.PanelOLS`` (the reference implementation for the coefficients) and
-reports standard errors clustered by city under a stated small-sample convention:
+:func:`twfe` fits ``y_it = a_i + l_t + b * treat_it + c' X_it + e_it`` by the exact two-way
+within transformation (:mod:`replication.estimators.within`; tested equal to
+``linearmodels.PanelOLS`` and to the dummy-variable OLS to 1e-8) and reports standard errors
+clustered by ``cluster`` (default :data:`~replication.estimators.results.ENTITY`: by the
+``entity`` column; ``None``: no clustering, HC1) under a stated small-sample convention:
 
-``convention="stata"`` (default; the paper is a Stata paper)
+``convention="stata"`` (default)
     ``V = q (X'X)^-1 (sum_g s_g s_g') (X'X)^-1`` with
     ``q = G/(G-1) * (N-1)/(N-K)``, K = regressors + constant + absorbed time dummies;
-    city effects are nested in the city clusters and are not counted.  This is what
-    ``xtreg, fe vce(cluster city)`` with year dummies and ``reghdfe, absorb(city year)
-    vce(cluster city)`` report.  t-tests use t(G-1), the F test F(k, G-1).
+    entity effects nested in the clusters are not counted.  This is the factor of
+    ``reghdfe y x, absorb(entity time) vce(cluster entity)`` and of ``xtreg y x i.time, fe
+    vce(cluster entity)``.  t-tests use t(G-1), the F test F(k, G-1).  Without clustering
+    (``cluster=None``) ``q = N/(N-K)`` with the entity dummies counted in K, and t(N-K): HC1,
+    as ``reghdfe ..., vce(robust)`` (``xtreg, fe vce(robust)`` would cluster by entity).
 ``convention="none"``
     the plain sandwich (q = 1), for comparison.
 ``convention="linearmodels"``
     PanelOLS's own clustered covariance with its defaults.
 
-The constant is reported as Stata does under fixed effects: the fixed effects are
-normalised to average zero, so ``_cons = mean(y) - mean(X)'b``, estimated (with its
-clustered SE) from the regression of the within-transformed data with the grand means
-added back.  R-squared is reported both ways: ``r2`` is the R-squared of the
-dummy-variable regression (what ``reghdfe`` and ``areg`` print, and what the paper's
-0.842 looks like), ``r2_within`` that of the within-transformed regression.
+**The constant** is reported as ``reghdfe`` reports it: the fixed effects are normalised to
+average zero over the estimation sample, so ``_cons = mean(y) - mean(X)'b`` (means over the
+sample, ``X`` the reported regressors), estimated with its clustered SE from the
+regression of the within-transformed data with the grand means added back.  ``xtreg, fe``
+reports the same number when it absorbs only the entity effects; with the time effects
+entered as dummies (``xtreg y x i.year, fe``, or ``areg``) Stata's ``_cons`` refers to the
+base period instead and differs from ours by the sample average of the year effects
+(``tests/test_did.py`` checks both statements).  Every estimator built on :func:`twfe`
+(placebo, mediation, heterogeneity, robustness; the book's Tables 2, 3, 4 and 7) reports
+this one ``_cons``.
+
+R-squared is reported both ways: ``r2`` is the R-squared of the dummy-variable regression
+(what ``reghdfe`` and ``areg`` print), ``r2_within`` that of the within-transformed
+regression.
 """
 from __future__ import annotations
 
@@ -28,11 +40,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from replication.estimators import within
 from replication.data.schema import CONTROLS
-from replication.estimators.results import Estimates
+from replication.estimators.results import ENTITY, Estimates, cluster_cov, resolve_cluster, wald_test
 
 CONVENTIONS = ("stata", "none", "linearmodels")
 
@@ -91,13 +102,15 @@ def _check(panel: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 
 def small_sample(df: pd.DataFrame, k: int, *, entity: str = "city_code", time: str = "year",
-                 cluster: str | None = "city_code", entity_effects: bool = True, time_effects: bool = True,
+                 cluster=ENTITY, entity_effects: bool = True, time_effects: bool = True,
                  convention: str = "stata") -> dict:
     """Degrees of freedom of a TWFE fit with ``k`` regressors (plus the constant), as :func:`twfe`
     counts them: ``K``, the small-sample factor ``q``, ``df_resid``, the number of clusters ``G``
     (None without clustering) and the cluster ``codes`` (dense 0..G-1, rows of ``df``).
 
-    Shared with the vectorised placebo test so that both use one convention."""
+    Shared with the vectorised placebo test so that both use one convention.  ``cluster``:
+    a column, :data:`~replication.estimators.results.ENTITY` (the ``entity`` column) or None."""
+    cluster = resolve_cluster(cluster, entity)
     N = len(df)
     T = df[time].nunique()
     n_ent = df[entity].nunique()
@@ -120,10 +133,16 @@ def small_sample(df: pd.DataFrame, k: int, *, entity: str = "city_code", time: s
 
 def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=CONTROLS, *,
          entity: str = "city_code", time: str = "year", entity_effects: bool = True,
-         time_effects: bool = True, cluster: str | None = "city_code", convention: str = "stata") -> TWFEResult:
-    """Fit one TWFE DID regression; see the module docstring for the conventions."""
+         time_effects: bool = True, cluster=ENTITY, convention: str = "stata") -> TWFEResult:
+    """Fit one TWFE DID regression of ``y`` on ``treat`` (a column or a list) and ``controls``.
+
+    ``cluster``: the column whose groups the SEs are clustered by; the default
+    :data:`~replication.estimators.results.ENTITY` clusters by the ``entity`` column, None
+    gives heteroskedasticity-robust (HC1) SEs.  See the module docstring for the conventions
+    and the constant."""
     from linearmodels import PanelOLS
 
+    cluster = resolve_cluster(cluster, entity)
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
     regs = ([treat] if isinstance(treat, str) else list(treat)) + list(controls or ())
@@ -153,9 +172,7 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
                       time_effects=time_effects, convention=convention)
     K, q, df_resid, G = ss["K"], ss["q"], ss["df_resid"], ss["G"]
     names = regs + ["_cons"]
-    S = within.cluster_scores(Z * u[:, None], ss["codes"], G) if cluster else Z * u[:, None]
-    V = ZtZi @ (S.T @ S) @ ZtZi
-    V = V * q
+    V = cluster_cov(ZtZi, Z * u[:, None], ss["codes"], G, q=q)
     params = pd.Series(b, index=names)
     if convention == "linearmodels":
         d = df.set_index([entity, time])
@@ -172,10 +189,8 @@ def twfe(panel: pd.DataFrame, y: str, treat: str | list[str] = "did", controls=C
     ssr = float(u @ u)
     tss = float(((yv - yv.mean()) ** 2).sum())
     tss_w = float(((yd - yd.mean()) ** 2).sum())
-    Vb = V[:k, :k]
-    W = float(b[:k] @ np.linalg.solve(Vb, b[:k]))
-    F = W / k
-    f_p = float(stats.f.sf(F, k, df_resid))
+    ftest = wald_test(b[:k], V[:k, :k], df=df_resid, name="F test of all regressors")
+    F, f_p = ftest.statistic, ftest.pvalue
     spec = {"y": y, "treat": treat, "controls": list(controls or ()), "entity_effects": entity_effects,
             "time_effects": time_effects, "cluster": cluster, "convention": convention, "K": K, "q": q}
     cov = pd.DataFrame(V, index=names, columns=names)
@@ -191,19 +206,3 @@ def reference_panelols(panel: pd.DataFrame, y: str, regs: list[str], entity="cit
     return PanelOLS(d[y], d[regs], entity_effects=entity_effects, time_effects=time_effects).fit(
         cov_type="clustered", cluster_entity=True)
 
-
-TABLE2_SPECS = {
-    "(1)": {"controls": False, "time_effects": False, "entity_effects": False},
-    "(2)": {"controls": True, "time_effects": False, "entity_effects": False},
-    "(3)": {"controls": False, "time_effects": True, "entity_effects": False},
-    "(4)": {"controls": False, "time_effects": False, "entity_effects": True},
-    "(5)": {"controls": True, "time_effects": True, "entity_effects": True},
-}
-
-
-def table2(panel: pd.DataFrame, y: str = "nqp", *, convention: str = "stata",
-           cluster: str = "city_code") -> dict[str, TWFEResult]:
-    """The five columns of Table 2: none; controls; time FE; city FE; both + controls."""
-    return {col: twfe(panel, y, "did", CONTROLS if s["controls"] else (), entity_effects=s["entity_effects"],
-                      time_effects=s["time_effects"], cluster=cluster, convention=convention)
-            for col, s in TABLE2_SPECS.items()}

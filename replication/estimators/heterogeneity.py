@@ -1,158 +1,189 @@
-"""Heterogeneity (Table 7): subgroup regressions, tests of differences, small groups.
+"""Heterogeneity: the DID by subgroup, and tests of the differences between groups.
 
-* :func:`subgroups` - the column-(5) TWFE DID within each group (east / central / west by
-  province, or the NBS four regions; large vs small-and-medium cities by the 2020 census
-  urban-core population), with each subsample's N, cities and treated cities.  A group
-  with fewer than ``min_treated`` treated cities gets an explanatory row instead of a
-  number (never a crash, never a silent NaN).
-* :func:`interaction_test` - one pooled model with ``did x group`` (common controls and
-  fixed effects) and a cluster-robust Wald test that the group effects are equal.
-* :func:`fully_interacted` - controls and year effects interacted with the group too;
-  its ``did x group`` coefficients equal the separate subgroup regressions exactly.
+* :func:`subgroups` - the TWFE DID within each value of a group column, with each
+  subsample's N, entities and treated entities, as a :class:`SubgroupResult` (``params``
+  indexed by group, ``std_errors``, ``pvalues``, ``conf_int()``, ``tidy()``; ``table()`` adds
+  the counts and notes; ``fits`` the regressions).  A group with fewer than
+  ``min_treated`` treated entities gets an explanatory note instead of a number (never a
+  crash, never a silent NaN).
+* :func:`interaction_test` - one pooled model with ``treat x group`` (common controls and
+  fixed effects) and the cluster-robust Wald test that the group effects are equal
+  (:func:`replication.estimators.results.wald_test`), as an :class:`InteractionTest`.
+* :func:`fully_interacted` - controls and time effects interacted with the group too;
+  its ``treat x group`` coefficients equal the separate subgroup regressions exactly.
 * :func:`permutation_gap` - randomisation test of the gap between two groups' effects,
-  permuting the group labels across cities (group sizes kept), all draws batched.
+  permuting the group labels across entities (group sizes kept), all draws batched, as a
+  :class:`GapTest`.
 
-Rows whose group is missing (e.g. a city without a 2020 census size, such as a city
-abolished before the census) are excluded from every function, never silently: the
-result says how many cities and rows (``subgroups`` adds a row for them; the others
-return ``excluded``).  All functions work on unbalanced panels (they rest on
-:func:`replication.estimators.did.twfe` and the exact within transformation of :mod:`replication.estimators.within`).
+Rows whose group is missing (e.g. a city without a census size) are excluded from every
+function, never silently: the result says how many entities and rows (``excluded``; and
+:func:`subgroups` adds a row for them).  Groups are listed in ``order`` first (default:
+none), then in sorted order; which groups the paper's Table 7 uses, and in which order, is
+specified in :mod:`replication.report.specs`.  All functions work on unbalanced panels
+(they rest on :func:`replication.estimators.did.twfe` and the exact within transformation
+of :mod:`replication.estimators.within`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
+
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from replication.estimators import within
 from replication.data.schema import CONTROLS
+from replication.estimators import within
 from replication.estimators.did import TWFEResult, twfe
-
-GROUP_ORDER = {"region": ["east", "west", "central"], "region4": ["east", "central", "west", "northeast"],
-               "size": ["large", "small_medium"]}
-
-
-def add_groups(panel: pd.DataFrame, size_cutoff: float = 1_000_000, *, entity: str = "city_code",
-               population: str = "urban_core_pop_2020") -> pd.DataFrame:
-    """Add ``size`` (large / small_medium by the ``population`` column >= size_cutoff).
-
-    A city without a population (no 2020 census size, e.g. abolished before 2020) gets a
-    missing ``size``; the functions below exclude it and say so.  ``out.attrs["size_missing"]``
-    lists those cities.  If no city has a population this is an error."""
-    out = panel.copy()
-    pop = out[population].astype("Float64")
-    miss = pop.isna().to_numpy()
-    if miss.all():
-        raise ValueError(f"{population} is missing for every city: cannot classify city size")
-    size = np.where(pop.to_numpy(float, na_value=np.nan) >= size_cutoff, "large", "small_medium").astype(object)
-    size[miss] = None
-    out["size"] = size
-    out.attrs["size_missing"] = sorted(out.loc[miss, entity].unique().tolist())
-    return out
+from replication.estimators.results import ENTITY, Estimates, TestResult, resolve_cluster, wald_test
+from replication.estimators.results import rng as make_rng
 
 
-def _present(panel: pd.DataFrame, by: str, entity: str = "city_code") -> tuple[pd.DataFrame, dict]:
-    """Rows with a group, and what was excluded: {"rows", "cities" (count), "city_codes"}."""
+def _present(panel: pd.DataFrame, by: str, entity: str) -> tuple[pd.DataFrame, dict]:
+    """Rows with a group, and what was excluded: {"rows", "entities" (count), "codes"}."""
     miss = panel[by].isna().to_numpy()
     codes = sorted(panel.loc[miss, entity].unique().tolist())
-    return (panel[~miss] if miss.any() else panel), {"rows": int(miss.sum()), "cities": len(codes),
-                                                     "city_codes": codes}
+    return (panel[~miss] if miss.any() else panel), {"rows": int(miss.sum()), "entities": len(codes),
+                                                     "codes": codes}
 
 
-def _groups(panel: pd.DataFrame, by: str) -> list:
+def _groups(panel: pd.DataFrame, by: str, order=None) -> list:
+    """The groups present: those of ``order`` first (in that order), then the others sorted."""
     present = set(panel[by].dropna())
-    return [g for g in GROUP_ORDER.get(by, sorted(present)) if g in present]
+    first = [g for g in (order or ()) if g in present]
+    return first + sorted(present - set(first))
+
+
+@dataclass
+class SubgroupResult(Estimates):
+    """The DID within each group.  ``params``/``std_errors`` are indexed by the estimated
+    groups; p-values and intervals use each group's own regression (t with its own G-1).
+    ``groups``: one row per group (``group, nobs, entities, treated_entities, note``), with a
+    row ``"(missing <by>)"`` when rows without a group were excluded; ``fits``: group ->
+    :class:`~replication.estimators.did.TWFEResult`; ``excluded``: rows/entities/codes left out."""
+
+    params: pd.Series
+    std_errors: pd.Series
+    nobs: int
+    groups: pd.DataFrame = field(repr=False)
+    fits: dict = field(repr=False)
+    excluded: dict
+    by: str
+    treat: str
+    title = "DID by subgroup"
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return pd.Series([float(self.fits[g].pvalues[self.treat]) for g in self.params.index],
+                         index=self.params.index, name="pvalue", dtype=float)
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        rows = [self.fits[g].conf_int(level).loc[self.treat] for g in self.params.index]
+        return pd.DataFrame(rows, index=self.params.index, columns=["lower", "upper"], dtype=float)
+
+    def table(self, level: float = 0.95) -> pd.DataFrame:
+        """Every group (estimated or not) with its counts, note and the ``tidy()`` columns."""
+        t = self.tidy(level).rename(columns={"term": "group"})
+        return self.groups.merge(t, on="group", how="left")[
+            ["group", "nobs", "entities", "treated_entities", *t.columns[1:], "note"]]
+
+    def _header(self):
+        return [("Groups of", self.by), ("Treatment", self.treat), *super()._header(),
+                *[(f"  {g}", n) for g, n in zip(self.groups["group"], self.groups["note"]) if n]]
 
 
 def subgroups(panel: pd.DataFrame, by: str, y: str = "nqp", *, min_treated: int = 5, convention: str = "stata",
-              truth: dict | None = None, entity: str = "city_code", time: str = "year",
-              treat: str = "did", controls=CONTROLS, cluster: str | None = None) -> pd.DataFrame:
-    """One row per group: estimate, SE, t, p, 95 % CI, N, cities, treated cities, note.
+              entity: str = "city_code", time: str = "year", treat: str = "did", controls=CONTROLS,
+              cluster=ENTITY, order=None) -> SubgroupResult:
+    """One TWFE regression of ``y`` on ``treat`` and ``controls`` per value of the column ``by``.
 
-    One TWFE regression of ``y`` on ``treat`` and ``controls`` per value of the column
-    ``by``, SEs clustered by ``cluster`` (default: the entity).
-
-    Treated cities are those with ``treat`` switched on in at least one of their rows.
-    Rows without a group are excluded and reported in one more row (group
-    ``"(missing <by>)"``) and in ``out.attrs["excluded"]``."""
-    rows, fits = [], {}
+    SEs are clustered by ``cluster`` (default: the ``entity`` column; None: HC1).  Treated
+    entities are those with ``treat`` switched on in at least one of their rows; a group with
+    fewer than ``min_treated`` of them, or without untreated entities, is not estimated and
+    says why in its note.  ``order`` lists groups to show first.  Rows without a group are
+    excluded and reported (``excluded`` and a ``"(missing <by>)"`` row of ``groups``)."""
     full = panel
     panel, excluded = _present(panel, by, entity)
-    order = [g for g in GROUP_ORDER.get(by, []) if g in set(panel[by])] + \
-        sorted(set(panel[by]) - set(GROUP_ORDER.get(by, [])))
-    for g in order:
+    rows, fits = [], {}
+    for g in _groups(panel, by, order):
         sub = panel[panel[by] == g]
-        n_cities = sub[entity].nunique()
+        n_ent = sub[entity].nunique()
         n_tr = int(sub.loc[sub[treat] > 0, entity].nunique())
-        row = {"group": g, "N": len(sub), "cities": n_cities, "treated cities": n_tr}
-        if n_tr < min_treated or n_tr == n_cities:
-            row.update({"coef": np.nan, "se": np.nan, "t": np.nan, "p": np.nan, "ci_lower": np.nan,
-                        "ci_upper": np.nan,
-                        "note": (f"only {n_tr} treated cities (fewer than {min_treated}): too few to estimate "
-                                 "an effect" if n_tr < min_treated else "no untreated cities: no comparison group")})
+        note = ""
+        if n_tr < min_treated:
+            note = f"only {n_tr} treated entities (fewer than {min_treated}): too few to estimate an effect"
+        elif n_tr == n_ent:
+            note = "no untreated entities: no comparison group"
         else:
-            r = twfe(sub, y, treat, controls, entity=entity, time=time, cluster=entity if cluster is None else cluster,
-                     convention=convention)
-            fits[g] = r
-            ci = r.conf_int().loc[treat]
-            row.update({"coef": r[treat], "se": r.std_errors[treat], "t": r.tstats[treat], "p": r.pvalues[treat],
-                        "ci_lower": ci["lower"], "ci_upper": ci["upper"], "note": ""})
-        if truth is not None:
-            key = f"att_{'size' if by == 'size' else 'region'}_{g}"
-            row["truth"] = truth.get(key, np.nan) if by != "region4" else np.nan
-        rows.append(row)
+            fits[g] = twfe(sub, y, treat, controls, entity=entity, time=time, cluster=cluster, convention=convention)
+        rows.append({"group": g, "nobs": len(sub), "entities": n_ent, "treated_entities": n_tr, "note": note})
     if excluded["rows"]:
         miss = full[full[by].isna()]
-        row = {"group": f"(missing {by})", "N": excluded["rows"], "cities": excluded["cities"],
-               "treated cities": int(miss.loc[miss[treat] > 0, entity].nunique()),
-               "coef": np.nan, "se": np.nan, "t": np.nan, "p": np.nan, "ci_lower": np.nan, "ci_upper": np.nan,
-               "note": f"excluded: {excluded['cities']} cities ({excluded['rows']} rows) without a value of "
-                       f"{by}: {excluded['city_codes'][:10]}"}
-        if truth is not None:
-            row["truth"] = np.nan
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    out.attrs["fits"] = fits
-    out.attrs["excluded"] = excluded
-    return out
+        rows.append({"group": f"(missing {by})", "nobs": excluded["rows"], "entities": excluded["entities"],
+                     "treated_entities": int(miss.loc[miss[treat] > 0, entity].nunique()),
+                     "note": f"excluded: {excluded['entities']} entities ({excluded['rows']} rows) without a value "
+                             f"of {by}: {excluded['codes'][:10]}"})
+    params = pd.Series({g: float(r.params[treat]) for g, r in fits.items()}, dtype=float)
+    ses = pd.Series({g: float(r.std_errors[treat]) for g, r in fits.items()}, dtype=float)
+    return SubgroupResult(params, ses, int(sum(r.nobs for r in fits.values())), pd.DataFrame(rows), fits,
+                          excluded, by, treat)
 
 
-def _group_dummies(panel: pd.DataFrame, by: str, groups: list[str], col: str = "did") -> pd.DataFrame:
+def _group_dummies(panel: pd.DataFrame, by: str, groups: list, col: str) -> pd.DataFrame:
     return pd.DataFrame({f"{col}_x_{g}": panel[col].to_numpy(float) * (panel[by] == g).to_numpy(float)
                          for g in groups}, index=panel.index)
 
 
+@dataclass
+class InteractionTest(TestResult):
+    """The Wald test that the ``treat x group`` effects are equal (F(q, G-1) under
+    clustering).  ``params``/``std_errors``: the group effects, indexed by group; ``fit``:
+    the pooled regression; ``excluded``: rows without a group."""
+
+    fit: TWFEResult | None = field(default=None, repr=False)
+    groups: list = field(default_factory=list)
+    excluded: dict = field(default_factory=dict)
+
+    def _terms(self):
+        return [f"{self.info['treat']}_x_{g}" for g in self.groups]
+
+    @property
+    def params(self) -> pd.Series:
+        return pd.Series(self.fit.params[self._terms()].to_numpy(), index=self.groups, name="params")
+
+    @property
+    def std_errors(self) -> pd.Series:
+        return pd.Series(self.fit.std_errors[self._terms()].to_numpy(), index=self.groups, name="std_errors")
+
+
 def interaction_test(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention: str = "stata",
-                     entity: str = "city_code", time: str = "year", treat: str = "did", controls=CONTROLS) -> dict:
-    """Pooled model with did x group (common controls and FE); Wald F test of equal effects.
+                     entity: str = "city_code", time: str = "year", treat: str = "did", controls=CONTROLS,
+                     cluster=ENTITY, order=None) -> InteractionTest:
+    """Pooled model with ``treat x group`` (common controls and FE); Wald F test of equal
+    effects (:func:`replication.estimators.results.wald_test` with the fit's residual df).
     Rows without a group are excluded (``excluded`` in the result)."""
     panel, excluded = _present(panel, by, entity)
-    groups = _groups(panel, by)
+    groups = _groups(panel, by, order)
     D = _group_dummies(panel, by, groups, treat)
     d = pd.concat([panel, D], axis=1)
-    r = twfe(d, y, list(D.columns), controls, entity=entity, time=time, cluster=entity, convention=convention)
-    b = r.params[list(D.columns)].to_numpy()
-    V = r.cov.loc[list(D.columns), list(D.columns)].to_numpy()
-    R = np.zeros((len(groups) - 1, len(groups)))
+    r = twfe(d, y, list(D.columns), controls, entity=entity, time=time, cluster=cluster, convention=convention)
+    k = len(groups)
+    R = np.zeros((k - 1, k))
     R[:, 0] = 1.0
-    R[np.arange(len(groups) - 1), np.arange(1, len(groups))] = -1.0
-    diff = R @ b
-    W = float(diff @ np.linalg.solve(R @ V @ R.T, diff))
-    q = len(groups) - 1
-    F = W / q
-    return {"result": r, "groups": groups, "wald_F": F, "df": (q, r.df_resid),
-            "p_value": float(stats.f.sf(F, q, r.df_resid)),
-            "coefficients": pd.DataFrame({"group": groups, "coef": b, "se": np.sqrt(np.diag(V))}),
-            "excluded": excluded}
+    R[np.arange(k - 1), np.arange(1, k)] = -1.0
+    cols = list(D.columns)
+    wt = wald_test(r.params[cols].to_numpy(), r.cov.loc[cols, cols].to_numpy(), R, df=r.df_resid,
+                   name=f"Wald test of equal effects of {treat} across {by}")
+    base = {f.name: getattr(wt, f.name) for f in fields(TestResult)}
+    base["info"] = {"treat": treat, "by": by}
+    return InteractionTest(**base, fit=r, groups=groups, excluded=excluded)
 
 
 def fully_interacted(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention: str = "stata",
                      entity: str = "city_code", time: str = "year", treat: str = "did",
-                     controls=CONTROLS) -> TWFEResult:
-    """did, controls and year effects all interacted with the group (city effects are nested).
-    Rows without a group are excluded (``result.spec["excluded"]``)."""
+                     controls=CONTROLS, cluster=ENTITY, order=None) -> TWFEResult:
+    """``treat``, controls and time effects all interacted with the group (entity effects are
+    nested).  Rows without a group are excluded (``result.spec["excluded"]``)."""
     panel, excluded = _present(panel, by, entity)
-    groups = _groups(panel, by)
+    groups = _groups(panel, by, order)
     cols = {}
     for g in groups:
         m = (panel[by] == g).to_numpy(float)
@@ -161,35 +192,45 @@ def fully_interacted(panel: pd.DataFrame, by: str, y: str = "nqp", *, convention
             cols[f"{c}_x_{g}"] = panel[c].to_numpy(float) * m
     d = pd.concat([panel, pd.DataFrame(cols, index=panel.index)], axis=1)
     d["_time_x_group"] = d[time].astype(str) + "_" + d[by].astype(str)
-    r = twfe(d, y, list(cols), (), entity=entity, time="_time_x_group", cluster=entity, convention=convention)
+    r = twfe(d, y, list(cols), (), entity=entity, time="_time_x_group", cluster=resolve_cluster(cluster, entity),
+             convention=convention)
     r.spec["excluded"] = excluded
     return r
 
 
-def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple[str, str], y: str = "nqp", *, n_draws: int = 500,
+@dataclass
+class GapTest(TestResult):
+    """Randomisation test of the gap between two groups' effects: ``statistic`` is the gap
+    ``b_pair[0] - b_pair[1]``, ``null_distribution`` the gaps under permuted labels."""
+
+    pair: tuple = ()
+    excluded: dict = field(default_factory=dict)
+
+
+def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple, y: str = "nqp", *, n_draws: int = 500,
                     seed: int | np.random.Generator | None = 0, entity: str = "city_code", time: str = "year",
-                    treat: str = "did", controls=CONTROLS) -> dict:
-    """Randomisation p-value of the gap b_g1 - b_g2 in the pooled did x group model,
-    permuting the group labels across cities (group sizes kept).  Rows without a group
-    are excluded (``excluded`` in the result)."""
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+                    treat: str = "did", controls=CONTROLS, order=None) -> GapTest:
+    """Randomisation p-value ``(1 + #{|gap_r| >= |gap|}) / (1 + R)`` of the gap b_g1 - b_g2
+    in the pooled ``treat x group`` model, permuting the group labels across entities (group
+    sizes kept).  ``seed`` goes through :func:`replication.estimators.results.rng`.  Rows
+    without a group are excluded (``excluded`` in the result)."""
+    rng = make_rng(seed)
     panel, excluded = _present(panel, by, entity)
     d = panel.sort_values([entity, time]).reset_index(drop=True)
-    groups = _groups(d, by)
+    groups = _groups(d, by, order)
     k = len(groups)
-    cities, cidx = np.unique(d[entity].to_numpy(), return_inverse=True)
+    _, cidx = np.unique(d[entity].to_numpy(), return_inverse=True)
     lab = d.groupby(entity, sort=True)[by].first().to_numpy()
     gi = np.array([groups.index(v) for v in lab])
-    ent, tim = d[entity].to_numpy(), d[time].to_numpy()
-    dm = within.Demeaner(ent, tim)
+    dm = within.Demeaner(d[entity].to_numpy(), d[time].to_numpy())
     X = dm(d[list(controls)].to_numpy(float))
     yt = within.partial_out(dm(d[y].to_numpy(float))[:, None], X)[:, 0]
-    did = d[treat].to_numpy(float)
+    tv = d[treat].to_numpy(float)
 
-    def coefs(gmat):  # gmat: (n_cities x R) group index per city and draw -> (R x k)
+    def coefs(gmat):  # gmat: (n_entities x R) group index per entity and draw -> (R x k)
         R = gmat.shape[1]
         G = gmat[cidx]  # rows x R
-        cols = np.concatenate([did[:, None] * (G == j) for j in range(k)], axis=1)  # rows x (k R)
+        cols = np.concatenate([tv[:, None] * (G == j) for j in range(k)], axis=1)  # rows x (k R)
         Z = within.partial_out(dm(cols), X).reshape(len(d), k, R)
         A = np.einsum("njr,nlr->rjl", Z, Z)
         c = np.einsum("njr,n->rj", Z, yt)
@@ -197,7 +238,7 @@ def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple[str, str], y: str 
 
     i1, i2 = groups.index(pair[0]), groups.index(pair[1])
     real = coefs(gi[:, None])[0]
-    gap = real[i1] - real[i2]
+    gap = float(real[i1] - real[i2])
     perm = np.stack([gi[rng.permutation(len(gi))] for _ in range(n_draws)], axis=1)
     draws = []
     for s in range(0, n_draws, 100):
@@ -205,5 +246,5 @@ def permutation_gap(panel: pd.DataFrame, by: str, pair: tuple[str, str], y: str 
         draws.append(cb[:, i1] - cb[:, i2])
     draws = np.concatenate(draws)
     p = (1 + int((np.abs(draws) >= abs(gap)).sum())) / (1 + n_draws)
-    return {"pair": pair, "gap": float(gap), "draws": draws, "p_value": float(p), "n_draws": n_draws,
-            "excluded": excluded}
+    return GapTest(gap, float(p), name=f"randomisation test of the gap {pair[0]} - {pair[1]} in {treat} across {by}",
+                   n_draws=n_draws, null_distribution=draws, pair=tuple(pair), excluded=excluded)

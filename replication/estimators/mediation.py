@@ -1,10 +1,19 @@
-"""Mediation analysis (Table 4): the three-step test, Sobel, and a city-cluster bootstrap.
+"""Mediation analysis: the three-step test, Sobel, and an entity-cluster bootstrap.
 
-The paper follows Wen Zhonglin et al. (2004): (1) index on did; (2) mediator on did;
-(3) index on did and the mediator; all with the controls and two-way fixed effects.
-With ``a`` = the did coefficient in (2), ``b`` = the mediator's in (3) and ``c`` = the
-did coefficient in (1), the indirect effect is ``a*b``, the Sobel SE
-``sqrt(b^2 se_a^2 + a^2 se_b^2)``, and the proportion mediated ``a*b / c``.
+The three steps of Baron and Kenny (1986) as used by Wen Zhonglin et al. (2004): (1) ``y``
+on ``treat``; (2) the mediator on ``treat``; (3) ``y`` on ``treat`` and the mediator; all
+with the controls and two-way fixed effects (:func:`replication.estimators.did.twfe`).
+With ``a`` = the treat coefficient in (2), ``b`` = the mediator's in (3), ``c`` = the treat
+coefficient in (1) and ``c'`` (``c_prime``) = the treat coefficient in (3), the indirect
+effect is ``a*b``, the Sobel SE ``sqrt(b^2 se_a^2 + a^2 se_b^2)``, and the proportion
+mediated ``a*b / c``.
+
+:func:`three_step` returns a :class:`MediationResult` in the result protocol: ``params``
+(``a``, ``b``, ``c``, ``c_prime``, ``indirect``), ``std_errors`` (the clustered SEs of the
+steps; the Sobel SE for ``indirect``), ``pvalues`` and ``conf_int()`` (t(G-1) for the paths,
+normal for ``indirect``), and the two tests of the indirect effect as
+:class:`~replication.estimators.results.TestResult`: ``sobel`` and ``bootstrap`` (the
+percentile bootstrap, with ``conf_int()``; None without draws).
 
 **Cluster bootstrap, vectorised.**  Resampling cities with replacement is the same as
 weighting each city by the number of times it is drawn.  On a balanced panel with
@@ -26,7 +35,7 @@ well-known critiques (e.g. Zhao, Lynch and Chen 2010; Imai, Keele and Tingley 20
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,42 +44,88 @@ from scipy import stats
 from replication.estimators import within
 from replication.data.schema import CONTROLS
 from replication.estimators.did import TWFEResult, twfe
+from replication.estimators.results import ENTITY, Estimates, TestResult
+from replication.estimators.results import rng as make_rng
+
+@dataclass
+class BootstrapTest(TestResult):
+    """A percentile bootstrap of one quantity: ``statistic`` is the point estimate,
+    ``null_distribution`` the bootstrap draws of it, ``pvalue`` the two-sided percentile
+    p-value ``2 min(P*(draw < 0), P*(draw > 0))`` (capped at 1; as R's ``mediation``
+    package), i.e. one minus the largest level whose percentile interval excludes zero."""
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """The percentile interval (``lower``, ``upper``), one row named after the quantity."""
+        lo, hi = np.quantile(self.null_distribution, [(1 - level) / 2, (1 + level) / 2])
+        return pd.DataFrame({"lower": [float(lo)], "upper": [float(hi)]}, index=[self.info.get("term", "estimate")])
+
+
+def percentile_test(estimate: float, draws: np.ndarray, *, name: str, term: str) -> BootstrapTest:
+    draws = np.asarray(draws, float)
+    p = min(1.0, 2 * min(float((draws < 0).mean()), float((draws > 0).mean())))
+    return BootstrapTest(float(estimate), p, name=name, n_draws=len(draws), null_distribution=draws,
+                         info={"term": term})
 
 
 @dataclass
-class MediationResult:
+class MediationResult(Estimates):
+    """The three steps and the tests of the indirect effect (see the module docstring).
+    ``boot`` is the (n_draws x 2) array of the bootstrap draws of ``a`` and ``b``."""
+
+    params: pd.Series
+    std_errors: pd.Series
+    nobs: int
     mediator: str
-    step1: TWFEResult
-    step2: TWFEResult
-    step3: TWFEResult
-    a: float
-    b: float
-    c: float
-    c_prime: float
-    indirect: float
-    sobel_se: float
-    sobel_z: float
-    sobel_p: float
-    boot: np.ndarray | None = None  # (B x 2): a and b per draw
+    treat: str
+    step1: TWFEResult = field(repr=False)
+    step2: TWFEResult = field(repr=False)
+    step3: TWFEResult = field(repr=False)
+    sobel: TestResult = field(repr=False)
+    df_resid: float | None = None
+    boot: np.ndarray | None = field(default=None, repr=False)
+    title = "Three-step mediation"
+
+    a = property(lambda self: float(self.params["a"]), doc="path treat -> mediator")
+    b = property(lambda self: float(self.params["b"]), doc="path mediator -> y (given treat)")
+    c = property(lambda self: float(self.params["c"]), doc="total effect of treat on y")
+    c_prime = property(lambda self: float(self.params["c_prime"]), doc="direct effect of treat (given the mediator)")
+    indirect = property(lambda self: float(self.params["indirect"]), doc="indirect effect a*b")
 
     @property
     def proportion(self) -> float:
+        """The proportion mediated, ``a*b / c``."""
         return self.indirect / self.c
 
-    def boot_ci(self, level: float = 0.95) -> tuple[float, float]:
-        if self.boot is None:
-            return (np.nan, np.nan)
-        ab = self.boot[:, 0] * self.boot[:, 1]
-        lo, hi = np.quantile(ab, [(1 - level) / 2, (1 + level) / 2])
-        return float(lo), float(hi)
+    @property
+    def pvalues(self) -> pd.Series:
+        p = super().pvalues
+        p["indirect"] = self.sobel.pvalue
+        return p
 
-    def summary(self) -> dict:
-        lo, hi = self.boot_ci()
-        return {"mediator": self.mediator, "a (did -> M)": self.a, "b (M -> index)": self.b,
-                "c (total)": self.c, "c' (direct)": self.c_prime, "indirect a*b": self.indirect,
-                "Sobel SE": self.sobel_se, "Sobel z": self.sobel_z, "Sobel p": self.sobel_p,
-                "bootstrap 95% CI low": lo, "bootstrap 95% CI high": hi,
-                "proportion mediated": self.proportion}
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        ci = super().conf_int(level)
+        z = stats.norm.ppf(0.5 + level / 2)
+        ci.loc["indirect"] = [self.indirect - z * self.std_errors["indirect"],
+                              self.indirect + z * self.std_errors["indirect"]]
+        return ci
+
+    @property
+    def bootstrap(self) -> BootstrapTest | None:
+        """The percentile bootstrap of ``a*b`` over the entity-cluster draws (None without draws)."""
+        if self.boot is None:
+            return None
+        return percentile_test(self.indirect, self.boot[:, 0] * self.boot[:, 1], term="indirect",
+                               name=f"percentile bootstrap of the indirect effect via {self.mediator}")
+
+    def _header(self):
+        rows = [("Mediator", self.mediator), ("Treatment", self.treat), *super()._header(),
+                ("Sobel test", f"z = {self.sobel.statistic:.3f}, p = {self.sobel.pvalue:.4f}"),
+                ("Proportion mediated", f"{self.proportion:.3f}")]
+        bt = self.bootstrap
+        if bt is not None:
+            lo, hi = bt.conf_int().iloc[0]
+            rows.append(("Bootstrap 95% CI", f"[{lo:.4f}, {hi:.4f}] ({bt.n_draws:,} draws)"))
+        return rows
 
 
 def sobel(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float, float]:
@@ -81,12 +136,17 @@ def sobel(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float, f
 
 
 def three_step(panel: pd.DataFrame, mediator: str, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,
-               convention: str = "stata", n_boot: int = 0, seed: int | np.random.Generator | None = 0,
+               convention: str = "stata", n_draws: int = 0, seed: int | np.random.Generator | None = 0,
                step1: TWFEResult | None = None, entity: str = "city_code", time: str = "year",
-               cluster: str | None = "city_code") -> MediationResult:
-    """The three regressions, Sobel, and (``n_boot > 0``) the city-cluster bootstrap.
-    ``step1`` reuses an already fitted index-on-did regression (it does not depend on M).
-    Works on unbalanced panels (see :func:`bootstrap_paths`)."""
+               cluster=ENTITY) -> MediationResult:
+    """Three-step mediation of the effect of ``treat`` on ``y`` through ``mediator``: the three
+    TWFE regressions, the Sobel test and (``n_draws > 0``) the entity-cluster bootstrap.
+
+    SEs are clustered by ``cluster`` (default: the ``entity`` column; None: HC1); the
+    bootstrap resamples entities.  ``seed`` goes through
+    :func:`replication.estimators.results.rng`.  ``step1`` reuses an already fitted
+    regression of ``y`` on ``treat`` (it does not depend on the mediator).  Works on
+    unbalanced panels (see :func:`bootstrap_paths`).  Returns a :class:`MediationResult`."""
     kw = dict(entity=entity, time=time, cluster=cluster, convention=convention)
     s1 = step1 or twfe(panel, y, treat, controls, **kw)
     s2 = twfe(panel, mediator, treat, controls, **kw)
@@ -94,10 +154,14 @@ def three_step(panel: pd.DataFrame, mediator: str, y: str = "nqp", treat: str = 
     a, b = s2[treat], s3[mediator]
     se, z, p = sobel(a, s2.std_errors[treat], b, s3.std_errors[mediator])
     boot = None
-    if n_boot:
-        boot = bootstrap_paths(panel, [mediator], y, treat, controls, n_boot=n_boot, seed=seed, entity=entity,
+    if n_draws:
+        boot = bootstrap_paths(panel, [mediator], y, treat, controls, n_draws=n_draws, seed=seed, entity=entity,
                                time=time)[mediator]
-    return MediationResult(mediator, s1, s2, s3, a, b, s1[treat], s3[treat], a * b, se, z, p, boot)
+    params = pd.Series({"a": a, "b": b, "c": s1[treat], "c_prime": s3[treat], "indirect": a * b})
+    ses = pd.Series({"a": s2.std_errors[treat], "b": s3.std_errors[mediator], "c": s1.std_errors[treat],
+                     "c_prime": s3.std_errors[treat], "indirect": se})
+    test = TestResult(z, p, name=f"Sobel test of the indirect effect via {mediator}", distribution="normal")
+    return MediationResult(params, ses, s3.nobs, mediator, treat, s1, s2, s3, test, s3.df_resid, boot)
 
 
 def _weighted_crossproducts(V: np.ndarray, ent: np.ndarray, time: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -142,11 +206,12 @@ def _weighted_crossproducts(V: np.ndarray, ent: np.ndarray, time: np.ndarray, W:
 
 
 def bootstrap_paths(panel: pd.DataFrame, mediators, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,
-                    n_boot: int = 500, seed: int | np.random.Generator | None = 0, entity: str = "city_code",
+                    n_draws: int = 500, seed: int | np.random.Generator | None = 0, entity: str = "city_code",
                     time: str = "year", weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """City-cluster bootstrap of the paths: for each mediator an (n_boot x 2) array of (a, b).
+    """Entity-cluster bootstrap of the paths: for each mediator an (n_draws x 2) array of (a, b).
 
-    ``weights`` (n_cities x B) overrides the multinomial draw (used by the tests).  Works on
+    ``seed`` goes through :func:`replication.estimators.results.rng`.  ``weights``
+    (n_entities x n_draws) overrides the multinomial draw (used by the tests).  Works on
     unbalanced panels: every draw equals the TWFE regressions on the resampled panel (see
     :func:`_weighted_crossproducts`).
     """
@@ -156,10 +221,9 @@ def bootstrap_paths(panel: pd.DataFrame, mediators, y: str = "nqp", treat: str =
     V = d[cols].to_numpy(float)
     n_ent = d[entity].nunique()
     if weights is None:
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        draws = rng.integers(0, n_ent, size=(n_boot, n_ent))
-        W = np.zeros((n_ent, n_boot))
-        np.add.at(W, (draws.T, np.arange(n_boot)[None, :]), 1.0)
+        draws = make_rng(seed).integers(0, n_ent, size=(n_draws, n_ent))
+        W = np.zeros((n_ent, n_draws))
+        np.add.at(W, (draws.T, np.arange(n_draws)[None, :]), 1.0)
     else:
         W = np.asarray(weights, float)
     CP = _weighted_crossproducts(V, d[entity].to_numpy(), d[time].to_numpy(), W)
@@ -181,29 +245,9 @@ def bootstrap_paths(panel: pd.DataFrame, mediators, y: str = "nqp", treat: str =
     return out
 
 
-def joint_model(panel: pd.DataFrame, mediators=("hc", "st"), y: str = "nqp", treat: str = "did",
-                controls=CONTROLS, convention: str = "stata", *, entity: str = "city_code", time: str = "year",
-                cluster: str | None = "city_code") -> TWFEResult:
-    """The index on did and both mediators (and the controls, two-way FE)."""
+def joint_model(panel: pd.DataFrame, mediators, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,
+                convention: str = "stata", entity: str = "city_code", time: str = "year",
+                cluster=ENTITY) -> TWFEResult:
+    """``y`` on ``treat`` and all the ``mediators`` at once (and the controls, two-way FE)."""
     return twfe(panel, y, [treat, *mediators], controls, entity=entity, time=time, cluster=cluster,
                 convention=convention)
-
-
-def table4(panel: pd.DataFrame, y: str = "nqp", convention: str = "stata") -> dict[str, TWFEResult]:
-    """Table 4's five columns: (1) index; (2) hc; (3) index with hc; (4) st; (5) index with st."""
-    hc = three_step(panel, "hc", y, convention=convention)
-    st = three_step(panel, "st", y, convention=convention, step1=hc.step1)
-    return {"(1)": hc.step1, "(2)": hc.step2, "(3)": hc.step3, "(4)": st.step2, "(5)": st.step3}
-
-
-class _CallableModule(__import__("types").ModuleType):
-    """``replication.estimators.mediation`` is both this module and, called, :func:`three_step`: the public
-    name ``replication.estimators.mediation(panel, mediator, ...)`` and ``from replication import
-    mediation; mediation.table4(...)`` must both work (a package attribute cannot be a
-    function and a submodule at once)."""
-
-    def __call__(self, *args, **kwargs) -> MediationResult:
-        return three_step(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -15,7 +15,15 @@ Speed: the outcome and the controls are within-transformed once and the controls
 partialled out once (Frisch-Waugh-Lovell); every draw's treatment dummy is then
 within-transformed and residualised as one batch of columns, and the coefficient,
 its cluster-robust SE (same convention as :func:`replication.estimators.did.twfe`), t and p of
-all draws are array operations.  No regression is run per draw.
+all draws are array operations.  No regression is run per draw.  (The per-draw clustered
+covariance is the scalar case of :func:`replication.estimators.results.cluster_cov`, written
+out for a batch of draws at once: ``q * sum_g (sum_{i in g} d~_i u_i)^2 / (d~'d~)^2``.)
+
+The result is a :class:`PlaceboResult`, a :class:`~replication.estimators.results.TestResult`:
+``statistic`` is the real coefficient, ``pvalue`` its randomisation p-value, ``n_draws`` the
+number of draws and ``null_distribution`` the placebo coefficients; ``draws`` has every
+draw's estimate, SE, t and p in the columns of ``tidy()`` (``estimate, std_error,
+statistic, p_value``) and ``fit`` the real regression.
 """
 from __future__ import annotations
 
@@ -27,28 +35,39 @@ from scipy import stats
 
 from replication.estimators import within
 from replication.data.schema import CONTROLS
-from replication.estimators.did import small_sample, twfe
+from replication.estimators.did import TWFEResult, small_sample, twfe
+from replication.estimators.results import ENTITY, TestResult, resolve_cluster
+from replication.estimators.results import rng as make_rng
 
 
 @dataclass
-class PlaceboResult:
-    draws: pd.DataFrame  # one row per draw: coef, se, t, p
-    estimate: float  # the real estimate
-    estimate_se: float
-    p_value: float  # randomisation-inference p-value, two-sided, (1 + #|b_r| >= |b|) / (1 + R)
-    scheme: str
-    n_draws: int
-    seed: int | None
-    panel: dict = field(default_factory=dict)  # balanced?, rows, cities, years, degenerate draws
+class PlaceboResult(TestResult):
+    """A randomisation test of the DID coefficient.  ``statistic``: the real coefficient;
+    ``pvalue``: two-sided randomisation p-value ``(1 + #{|b_r| >= |b|}) / (1 + R)``;
+    ``null_distribution``: the R placebo coefficients; ``draws``: one row per draw
+    (``estimate, std_error, statistic, p_value``); ``fit``: the real TWFE regression;
+    ``panel``: balanced?, rows, entities, periods and degenerate draws."""
 
-    def summary(self) -> pd.DataFrame:
+    draws: pd.DataFrame | None = field(default=None, repr=False)
+    fit: TWFEResult | None = field(default=None, repr=False)
+    scheme: str = "cohort"
+    seed: int | None = None
+    panel: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
         d = self.draws
-        return pd.DataFrame({
-            "quantity": ["real estimate", "placebo mean", "placebo SD", "share of placebo p < 0.1",
-                         "share |placebo| >= |real|", "randomisation p-value", "draws", "scheme"],
-            "value": [self.estimate, d["coef"].mean(), d["coef"].std(), (d["p"] < 0.1).mean(),
-                      (d["coef"].abs() >= abs(self.estimate)).mean(), self.p_value, self.n_draws, self.scheme],
-        })
+        lines = [super().summary(),
+                 f"  scheme {self.scheme!r}; placebo estimates: mean {d['estimate'].mean():.4f}, "
+                 f"SD {d['estimate'].std():.4f}; share with p < 0.1: {(d['p_value'] < 0.1).mean():.3f}"]
+        if self.fit is not None:
+            lines.append(f"  real estimate {self.statistic:.4f} (clustered SE {self.std_error:.4f})")
+        return "\n".join(lines)
+
+    @property
+    def std_error(self) -> float:
+        """The real estimate's clustered standard error (from ``fit``)."""
+        treat = self.info.get("treat")
+        return float(self.fit.std_errors[treat]) if self.fit is not None else float("nan")
 
 
 def _placebo_years(pilot: np.ndarray, years: np.ndarray, scheme: str, n_draws: int,
@@ -78,12 +97,15 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
                      scheme: str = "cohort", seed: int | np.random.Generator | None = 0,
                      entity: str = "city_code", time: str = "year", pilot: str = "pilot_year",
                      convention: str = "stata", chunk: int | None = None, progress: bool = False,
-                     treat: str = "did", cluster: str | None = "city_code") -> PlaceboResult:
+                     treat: str = "did", cluster=ENTITY) -> PlaceboResult:
     """Placebo distribution of the TWFE DID coefficient (two-way FE, controls, clustered SEs).
 
-    ``seed`` may be an int or a ``numpy.random.Generator``.  Returns every draw's
-    coefficient, SE, t and p, and the randomisation-inference p-value of the real estimate
-    (the coefficient of ``treat``).  SEs are clustered by ``cluster`` (None: HC1), with the
+    ``pilot`` is the column with each entity's first treated period (missing: never treated),
+    ``treat`` the real treatment dummy.  ``seed`` goes through
+    :func:`replication.estimators.results.rng` (an int or a ``numpy.random.Generator``).
+    Returns a :class:`PlaceboResult`: every draw's coefficient, SE, t and p, and the
+    randomisation-inference p-value of the real estimate (the coefficient of ``treat``).
+    SEs are clustered by ``cluster`` (default: the ``entity`` column; None: HC1), with the
     conventions of :func:`replication.estimators.did.twfe`.
 
     Unbalanced panels work (the within transformation is then done by alternating
@@ -95,7 +117,8 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
     """
     if n_draws < 1:
         raise ValueError("n_draws must be at least 1")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = make_rng(seed)
+    cluster = resolve_cluster(cluster, entity)
     df = panel.sort_values([entity, time]).reset_index(drop=True)
     cities, city_idx = np.unique(df[entity].to_numpy(), return_inverse=True)
     years = df[time].to_numpy()
@@ -116,7 +139,6 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
     PY = _placebo_years(pil, years, scheme, n_draws, rng)
     # draws per batch: bounded memory (about 2e7 numbers per working array) at any panel size
     chunk = chunk or max(1, min(250, int(2e7 // len(df))))
-    cluster_ind = within._indicator(ss["codes"], ss["G"]) if cluster else None
     out = []
     it = range(0, n_draws, chunk)
     if progress:
@@ -131,19 +153,21 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
         ok = dd > 1e-12
         b = np.where(ok, (Dt * yt[:, None]).sum(axis=0) / np.where(ok, dd, 1.0), np.nan)
         resid = yt[:, None] - Dt * b
-        S = cluster_ind @ (Dt * resid) if cluster else Dt * resid
+        S = within.cluster_scores(Dt * resid, ss["codes"], ss["G"]) if cluster else Dt * resid
         se = np.sqrt(q * (S ** 2).sum(axis=0)) / np.where(ok, dd, np.nan)
         out.append(np.column_stack([b, se]))
     arr = np.vstack(out)
     t = arr[:, 0] / arr[:, 1]
     p = 2 * stats.t.sf(np.abs(t), df_resid)
-    draws = pd.DataFrame({"coef": arr[:, 0], "se": arr[:, 1], "t": t, "p": p})
+    draws = pd.DataFrame({"estimate": arr[:, 0], "std_error": arr[:, 1], "statistic": t, "p_value": p})
     b_real = real[treat]
-    ri = (1 + int((draws["coef"].abs() >= abs(b_real)).sum())) / (1 + n_draws)
+    ri = (1 + int((draws["estimate"].abs() >= abs(b_real)).sum())) / (1 + n_draws)
     info = {"balanced": bool(dm.balanced), "rows": len(df), "cities": len(cities),
             "years": int(len(np.unique(years))), "degenerate_draws": int(np.isnan(arr[:, 0]).sum())}
-    return PlaceboResult(draws, b_real, float(real.std_errors[treat]), ri, scheme, n_draws,
-                         seed if isinstance(seed, int) else None, info)
+    return PlaceboResult(statistic=b_real, pvalue=ri, name=f"placebo test of {treat} ({scheme})",
+                         n_draws=n_draws, null_distribution=arr[:, 0].copy(), info={"treat": treat},
+                         draws=draws, fit=real, scheme=scheme,
+                         seed=seed if isinstance(seed, (int, np.integer)) else None, panel=info)
 
 
 def naive_permutation_test(panel: pd.DataFrame, y: str, controls, placebo_years: np.ndarray,

@@ -14,10 +14,17 @@
   in the denominator both before and after matching, the % reduction in |bias|, the
   t-test of equal means (weighted regression after matching), and Rubin's B and R of
   the linear index of the propensity score.
+* :func:`psm` - all three; its :class:`MatchResult` exposes the fitted propensity model in
+  the result protocol (``result.model``: ``params``, ``std_errors``, ``pvalues``,
+  ``conf_int()``, ``tidy()``, ``summary()``; one set of coefficients per year when matching
+  year by year) beside the matched data and the balance tables.
+
+Seeds (the random order of treated units when matching without replacement) go through
+:func:`replication.estimators.results.rng`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,15 +32,39 @@ import statsmodels.api as sm
 from scipy import stats
 
 from replication.data.schema import CONTROLS
+from replication.estimators.results import Estimates
+from replication.estimators.results import rng as make_rng
+
+
+@dataclass
+class PropensityModel(Estimates):
+    """The fitted propensity-score model (logit or probit ML, z inference).  Year by year,
+    the terms are labelled ``"<year>:<term>"``."""
+
+    params: pd.Series
+    std_errors: pd.Series
+    nobs: int
+    cov: pd.DataFrame | None = field(default=None, repr=False)
+    link: str = "logit"
+    title = "Propensity score model"
+
+    def _header(self):
+        return [("Link", self.link), *super()._header()]
 
 
 def propensity(panel: pd.DataFrame, treat: str = "treat", covariates=CONTROLS, *, link: str = "logit",
                by_year: bool = False, time: str = "year") -> pd.DataFrame:
     """Propensity score and its linear index for every row (``pscore``, ``xb``)."""
+    return _propensity(panel, treat, covariates, link=link, by_year=by_year, time=time)[0]
+
+
+def _propensity(panel, treat, covariates, *, link, by_year, time) -> tuple[pd.DataFrame, PropensityModel]:
+    """The scores and the fitted model(s) as one :class:`PropensityModel`."""
     if link not in ("logit", "probit"):
         raise ValueError("link must be 'logit' or 'probit'")
     groups = [(None, panel)] if not by_year else list(panel.groupby(time))
-    out = []
+    out, models = [], []
+    names = ["_cons", *map(str, covariates)]
     for key, sub in groups:
         yv = sub[treat].to_numpy(float)
         if yv.min() == yv.max():
@@ -48,7 +79,16 @@ def propensity(panel: pd.DataFrame, treat: str = "treat", covariates=CONTROLS, *
         xb = X @ fit.params
         ps = fit.predict(X)
         out.append(pd.DataFrame({"pscore": ps, "xb": xb}, index=sub.index))
-    return pd.concat(out).loc[panel.index]
+        lab = names if key is None else [f"{key}:{n}" for n in names]
+        models.append((pd.Series(fit.params, index=lab), pd.DataFrame(fit.cov_params(), index=lab, columns=lab),
+                       len(yv)))
+    params = pd.concat([m[0] for m in models])
+    cov = pd.DataFrame(np.zeros((len(params), len(params))), index=params.index, columns=params.index)
+    for _, c, _ in models:  # separate fits year by year: block-diagonal
+        cov.loc[c.index, c.columns] = c.to_numpy()
+    model = PropensityModel(params, pd.Series(np.sqrt(np.diag(cov.to_numpy())), index=params.index),
+                            sum(m[2] for m in models), cov, link)
+    return pd.concat(out).loc[panel.index], model
 
 
 def _nearest_with_replacement(ps_t: np.ndarray, ps_c: np.ndarray) -> np.ndarray:
@@ -69,11 +109,13 @@ def _nearest_with_replacement(ps_t: np.ndarray, ps_c: np.ndarray) -> np.ndarray:
 
 
 def match(ps: np.ndarray, treated: np.ndarray, *, replacement: bool = True, caliper: float | None = None,
-          common_support: bool = True, rng: np.random.Generator | None = None) -> pd.DataFrame:
+          common_support: bool = True, seed: int | np.random.Generator | None = 0) -> pd.DataFrame:
     """1:1 nearest-neighbour matching on the score (psmatch2 conventions, see module doc).
 
-    ``ps``: scores; ``treated``: boolean mask.  Returns one row per unit with
-    ``_treated, _support, _weight, _id, _pdif`` (``_id`` = position of the match).
+    ``ps``: scores; ``treated``: boolean mask; ``seed`` (through
+    :func:`replication.estimators.results.rng`) orders the treated units when matching
+    without replacement.  Returns one row per unit with ``_treated, _support, _weight, _id,
+    _pdif`` (``_id`` = position of the match).
     """
     ps = np.asarray(ps, float)
     treated = np.asarray(treated, bool)
@@ -94,7 +136,7 @@ def match(ps: np.ndarray, treated: np.ndarray, *, replacement: bool = True, cali
         m = c_idx[_nearest_with_replacement(ps[use_t], ps[c_idx])]
         match_id[use_t] = m
     else:
-        rng = rng or np.random.default_rng(0)
+        rng = make_rng(seed)
         free = np.ones(len(c_idx), bool)
         for t in use_t[rng.permutation(len(use_t))]:
             if not free.any():
@@ -119,32 +161,60 @@ def match(ps: np.ndarray, treated: np.ndarray, *, replacement: bool = True, cali
 
 @dataclass
 class MatchResult:
-    data: pd.DataFrame  # panel rows with pscore, xb and the psmatch2 variables
+    """The matching: ``data`` (the panel rows with ``pscore``, ``xb`` and the psmatch2
+    variables), ``balance`` (the pstest table), ``rubin`` (Rubin's B and R), ``model`` (the
+    propensity model, a :class:`PropensityModel` in the result protocol) and ``spec``."""
+
+    data: pd.DataFrame
     balance: pd.DataFrame
     rubin: pd.DataFrame
     spec: dict
+    model: PropensityModel | None = field(default=None, repr=False)
+
+    @property
+    def nobs(self) -> int:
+        return len(self.data)
+
+    def summary(self) -> str:
+        d = self.data
+        tr = d[self.spec["treat"]] == 1
+        matched = d["_weight"].notna()
+        rub = self.rubin.set_index("sample")
+        b, r = rub["Rubin's B"], rub["Rubin's R"]
+        lines = [f"Propensity score matching ({self.spec['link']}, "
+                 f"{'with' if self.spec['replacement'] else 'without'} replacement"
+                 f"{', by ' + str(self.spec['time']) if self.spec['by_year'] else ''})",
+                 f"  treated rows {int(tr.sum()):,}, on support {int((tr & (d['_support'] == 1)).sum()):,}, "
+                 f"matched {int((tr & matched).sum()):,}; controls used {int((~tr & matched).sum()):,}",
+                 f"  Rubin's B {b['unmatched']:.1f} -> {b['matched']:.1f}, "
+                 f"R {r['unmatched']:.2f} -> {r['matched']:.2f}"]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
 
 
 def psm(panel: pd.DataFrame, treat: str = "treat", covariates=CONTROLS, *, link: str = "logit",
         by_year: bool = False, replacement: bool = True, caliper: float | None = None,
         common_support: bool = True, seed: int | np.random.Generator | None = 0, time: str = "year") -> MatchResult:
-    """Propensity score, matching (pooled or within each year) and the balance test."""
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    sc = propensity(panel, treat, covariates, link=link, by_year=by_year, time=time)
+    """Propensity score, matching (pooled or within each year) and the balance test.
+    ``seed`` goes through :func:`replication.estimators.results.rng` (one stream for all years)."""
+    rng = make_rng(seed)
+    sc, model = _propensity(panel, treat, covariates, link=link, by_year=by_year, time=time)
     data = panel.join(sc)
     parts = []
     groups = [(None, data)] if not by_year else list(data.groupby(time))
     for _, sub in groups:
         m = match(sub["pscore"].to_numpy(), sub[treat].to_numpy() == 1, replacement=replacement, caliper=caliper,
-                  common_support=common_support, rng=rng)
+                  common_support=common_support, seed=rng)
         m.index = sub.index
         m["_id"] = np.where(m["_id"] >= 0, sub.index.to_numpy()[np.clip(m["_id"], 0, None)], -1)
         parts.append(m)
     data = data.join(pd.concat(parts).loc[data.index])
     bal, rub = balance(data, covariates, treat=treat)
-    spec = {"treat": treat, "covariates": list(covariates), "link": link, "by_year": by_year,
+    spec = {"treat": treat, "covariates": list(covariates), "link": link, "by_year": by_year, "time": time,
             "replacement": replacement, "caliper": caliper, "common_support": common_support}
-    return MatchResult(data, bal, rub, spec)
+    return MatchResult(data, bal, rub, spec, model)
 
 
 def _wmean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:

@@ -20,7 +20,10 @@ Shared helpers, so that no estimator re-implements them:
 :func:`cluster_cov`
     the cluster-robust sandwich with the small-sample factor ``q``;
 :func:`wald_test`
-    ``H0: R b = r`` from a coefficient vector and its covariance, as F(q, df) or chi2(q).
+    ``H0: R b = r`` from a coefficient vector and its covariance, as F(q, df) or chi2(q);
+:data:`ENTITY` / :func:`resolve_cluster`
+    the default of every ``cluster`` argument: cluster by the ``entity`` column (``None``:
+    no clustering).
 """
 from __future__ import annotations
 
@@ -29,6 +32,34 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+
+class _ByEntity:
+    """The default of every ``cluster`` argument: cluster by whatever column ``entity`` names."""
+
+    _instance = None
+
+    def __new__(cls):  # one instance, so ``cluster is ENTITY`` works after copies and pickling
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ENTITY"
+
+    def __reduce__(self):
+        return (_ByEntity, ())
+
+
+#: ``cluster=ENTITY`` (the default of the estimators) clusters by the ``entity`` column, so that
+#: ``twfe(df, "y", "d", entity="id")`` clusters by ``id``; ``cluster="col"`` clusters by another
+#: column; ``cluster=None`` means no clustering (heteroskedasticity-robust, HC1-type SEs).
+ENTITY = _ByEntity()
+
+
+def resolve_cluster(cluster, entity: str) -> str | None:
+    """The column to cluster by: ``entity`` for :data:`ENTITY`, else ``cluster`` (None: none)."""
+    return entity if cluster is ENTITY else cluster
 
 
 def rng(seed=None) -> np.random.Generator:

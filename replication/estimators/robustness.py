@@ -1,80 +1,88 @@
-"""Robustness checks of the baseline DID (Table 3 and beyond the paper).
+"""Robustness checks of a TWFE DID, for any panel: the wild cluster bootstrap and dropping
+each adoption batch in turn.
 
-Table 3's four columns: (1) without the four municipalities; (2) with the Broadband
-China dummy; (3a) "PSM": the DID on the common-support sample; (3b) "PSM-DID": the DID
-on the matched sample (treated city-years and the control city-years used as matches,
-each counted once).  Beyond the paper: SEs clustered by province, wild cluster
-bootstrap p-values (Roodman et al. 2019, via the ``wildboottest`` package), dropping
-each pilot batch in turn, and the alternative indices of the index chapter.
+* :func:`wild_cluster_pvalue` - the wild cluster restricted bootstrap (WCR11, Roodman et al.
+  2019) of one coefficient, via the ``wildboottest`` package, as a
+  :class:`~replication.estimators.results.TestResult` (``statistic``: the t statistic of
+  ``wildboottest``; ``pvalue``: the bootstrap p-value; ``n_draws``; ``null_distribution``:
+  the bootstrap t statistics).
+* :func:`drop_each_batch` - the DID without the entities of one adoption batch at a time.
 
-Everything here works on unbalanced panels: the regressions are :func:`replication.estimators.did.twfe`
-(exact within transformation for any layout) and the PSM-DID sample is unbalanced anyway.
+Which samples the paper's Table 3 uses (the four municipalities, the Broadband China dummy,
+the PSM samples) is specified in :mod:`replication.report.specs`, not here.  Everything here
+works on unbalanced panels: the regressions are :func:`replication.estimators.did.twfe`
+(exact within transformation for any layout).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from replication.estimators import psm as psm_mod
-from replication.data.facts import MUNICIPALITIES
 from replication.data.schema import CONTROLS
 from replication.estimators.did import TWFEResult, twfe
-
-
-def table3(panel: pd.DataFrame, y: str = "nqp", *, convention: str = "stata", match: psm_mod.MatchResult | None = None,
-           **psm_options) -> tuple[dict[str, TWFEResult], psm_mod.MatchResult]:
-    """The four columns of Table 3 and the matching behind (3a)/(3b)."""
-    out = {}
-    out["(1)"] = twfe(panel[~panel["city_code"].isin(MUNICIPALITIES)], y, convention=convention)
-    out["(2)"] = twfe(panel, y, ["did", "broadband"], convention=convention)
-    m = match or psm_mod.psm(panel, **psm_options)
-    sup = m.data[m.data["_support"] == 1]
-    out["(3a)"] = twfe(sup, y, convention=convention)
-    matched = m.data[m.data["_weight"].notna()]
-    out["(3b)"] = twfe(matched, y, convention=convention)
-    return out, m
+from replication.estimators.results import ENTITY, TestResult, resolve_cluster
+from replication.estimators.results import rng as make_rng
 
 
 def wild_cluster_pvalue(panel: pd.DataFrame, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,
-                        cluster: str = "city_code", B: int = 999, seed: int = 0,
-                        weights_type: str = "rademacher", entity: str = "city_code", time: str = "year") -> float:
-    """Wild cluster restricted bootstrap (WCR11) p-value of ``treat`` in the two-way FE model.
+                        cluster=ENTITY, n_draws: int = 999, seed: int | np.random.Generator | None = 0,
+                        weights_type: str = "rademacher", entity: str = "city_code",
+                        time: str = "year") -> TestResult:
+    """Wild cluster restricted bootstrap (WCR11) test of ``treat = 0`` in the two-way FE model.
 
-    The model is written as a dummy-variable OLS (city and year dummies) so that the
-    bootstrap DGP imposes the null on exactly the model estimated (balanced or not).
+    The model is written as a dummy-variable OLS (entity and time dummies) so that the
+    bootstrap DGP imposes the null on exactly the model estimated (balanced or not).  SEs are
+    clustered by ``cluster`` (default: the ``entity`` column; None: the heteroskedastic wild
+    bootstrap).  ``seed`` goes through :func:`replication.estimators.results.rng`.  With
+    Rademacher weights and ``2^G < n_draws`` ``wildboottest`` enumerates all ``2^G`` sign
+    vectors; ``n_draws`` of the result says how many draws were used.
     """
     import statsmodels.api as sm
-    from wildboottest.wildboottest import wildboottest
+    from wildboottest.wildboottest import WildboottestCL, WildboottestHC
 
+    cluster = resolve_cluster(cluster, entity)
     d = panel.sort_values([entity, time]).reset_index(drop=True)
     X = pd.concat([d[[treat, *controls]].astype(float),
                    pd.get_dummies(d[entity], prefix="c", drop_first=True, dtype=float),
                    pd.get_dummies(d[time], prefix="y", drop_first=True, dtype=float)], axis=1)
     X = sm.add_constant(X)
-    model = sm.OLS(d[y].to_numpy(float), X)
-    np.random.seed(seed)  # wildboottest draws from numpy's legacy global state when seed is None
-    res = wildboottest(model, B=B, cluster=d[cluster].to_numpy(), param=treat, weights_type=weights_type,
-                       seed=seed, show=False, parallel=False)
-    return float(res["p-value"].iloc[0])
+    R = np.zeros(X.shape[1])
+    R[list(X.columns).index(treat)] = 1.0
+    Xv, yv = X.to_numpy(float), d[y].to_numpy(float)
+    gen = make_rng(seed)
+    # the steps of wildboottest.wildboottest() for one parameter, keeping the bootstrap draws
+    if cluster is None:
+        boot = WildboottestHC(X=Xv, Y=yv, R=R, r=0, B=n_draws, seed=gen)
+        boot.get_adjustments(bootstrap_type="11")
+        boot.get_uhat(impose_null=True)
+        boot.get_tboot(weights_type=weights_type)
+        boot.get_tstat()
+    else:
+        boot = WildboottestCL(X=Xv, Y=yv, cluster=d[cluster].to_numpy(), R=R, B=n_draws, seed=gen, parallel=False)
+        boot.get_scores(bootstrap_type="11", impose_null=True, adj=True, cluster_adj=True)
+        boot.get_weights(weights_type=weights_type)
+        boot.get_numer()
+        boot.get_denom()
+        boot.get_tboot()
+        boot.get_vcov()
+        boot.get_tstat()
+    boot.get_pvalue(pval_type="two-tailed")
+    t_boot = np.ravel(np.asarray(boot.t_boot, float))
+    return TestResult(statistic=float(np.ravel(boot.t_stat)[0]), pvalue=float(np.ravel(boot.pvalue)[0]),
+                      name=f"wild {'cluster ' if cluster else ''}restricted bootstrap (WCR11) of {treat}",
+                      n_draws=int(len(t_boot)), null_distribution=t_boot,
+                      info={"weights": weights_type, "cluster": cluster, "term": treat})
 
 
-def drop_each_batch(panel: pd.DataFrame, y: str = "nqp", convention: str = "stata", *,
-                    pilot: str = "pilot_year") -> dict[str, TWFEResult]:
-    """Column-(5) DID without the cities of one pilot batch at a time."""
+def drop_each_batch(panel: pd.DataFrame, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,
+                    pilot: str = "pilot_year", entity: str = "city_code", time: str = "year",
+                    cluster=ENTITY, convention: str = "stata") -> dict[str, TWFEResult]:
+    """The TWFE DID without the entities of one adoption batch (one value of ``pilot``, the
+    first treated period) at a time; keys ``"without batch <value>"``."""
     py = panel[pilot].astype("Float64")
     out = {}
     for b in sorted(py.dropna().unique()):
         keep = ~(py == b).fillna(False).to_numpy()
-        out[f"without batch {int(b)}"] = twfe(panel[keep], y, convention=convention)
+        out[f"without batch {int(b)}"] = twfe(panel[keep], y, treat, controls, entity=entity, time=time,
+                                              cluster=cluster, convention=convention)
     return out
-
-
-def specification_rows(results: dict[str, TWFEResult], term: str = "did", truth: float | None = None) -> pd.DataFrame:
-    """One row per specification: estimate, 95 % CI, N, and the truth when known."""
-    rows = []
-    for label, r in results.items():
-        ci = r.conf_int().loc[term]
-        rows.append({"label": label, "coef": r[term], "se": r.std_errors[term], "t": r.tstats[term], "p": r.pvalues[term],
-                     "ci_lower": ci["lower"], "ci_upper": ci["upper"], "N": r.nobs,
-                     "cluster": r.spec.get("cluster"), "truth": truth})
-    return pd.DataFrame(rows)

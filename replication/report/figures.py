@@ -8,10 +8,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
+
+try:
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+except ModuleNotFoundError as e:  # the library's core dependencies leave plotting out
+    raise ModuleNotFoundError(f"replication.report.figures needs {e.name}, which the package's core dependencies "
+                              "do not include. Fix: pip install 'replication[plot]' (or the book's extra, "
+                              "'replication[book]')", name=e.name) from e
 
 BATCH_COLOURS = {"2012": "#c0392b", "2013": "#e67e22", "2014": "#2e86c1", "never": "#bdbdbd"}
 PALETTE = ["#2e86c1", "#c0392b", "#27ae60", "#8e44ad", "#e67e22", "#7f8c8d"]
@@ -156,15 +162,15 @@ def placebo_figure(result, *, truth: float | None = None) -> plt.Figure:
     scatter of their p-values, and the real estimate as a dashed line."""
     d = result.draws
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    sns.kdeplot(d["coef"], ax=ax, color=PALETTE[0], fill=True, alpha=0.2, label="density of placebo coefficients")
+    sns.kdeplot(d["estimate"], ax=ax, color=PALETTE[0], fill=True, alpha=0.2, label="density of placebo coefficients")
     ax2 = ax.twinx()
-    ax2.scatter(d["coef"], d["p"], s=8, color=PALETTE[5], alpha=0.6, label="p-value of each draw")
+    ax2.scatter(d["estimate"], d["p_value"], s=8, color=PALETTE[5], alpha=0.6, label="p-value of each draw")
     ax2.axhline(0.1, color=PALETTE[5], linestyle=":", linewidth=0.8)
     ax2.set_ylabel("p-value")
     ax2.set_ylim(0, 1)
     ax2.grid(False)
-    ax.axvline(result.estimate, color=PALETTE[1], linestyle="--", linewidth=1.5,
-               label=f"real estimate {result.estimate:.3f}")
+    ax.axvline(result.statistic, color=PALETTE[1], linestyle="--", linewidth=1.5,
+               label=f"real estimate {result.statistic:.3f}")
     if truth is not None:
         ax.axvline(truth, color=PALETTE[2], linestyle="-", linewidth=1, label=f"true ATT {truth:.3f}")
     ax.set_xlabel("estimated coefficient of the placebo did")
@@ -173,7 +179,7 @@ def placebo_figure(result, *, truth: float | None = None) -> plt.Figure:
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="center right")
     ax.set_title(f"Placebo test: {result.n_draws} draws ({result.scheme} scheme), "
-                 f"randomisation p = {result.p_value:.3f}")
+                 f"randomisation p = {result.pvalue:.3f}")
     fig.tight_layout()
     return fig
 
@@ -238,13 +244,17 @@ def bias_dotplot(balance: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def event_study_figure(curves: dict[str, pd.DataFrame], truth: pd.Series | None = None) -> plt.Figure:
-    """Event-study estimates with 95 % CIs from several estimators, truth marked."""
+def event_study_figure(curves: dict, truth: pd.Series | None = None) -> plt.Figure:
+    """Event-study estimates with 95 % CIs from several estimators, truth marked.  ``curves``:
+    name -> an event-time result (its ``table()``) or a table with ``event_time``,
+    ``estimate``, ``lower``, ``upper``."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     k = len(curves)
     for j, (name, c) in enumerate(curves.items()):
+        c = c.table() if hasattr(c, "table") else c
         off = (j - (k - 1) / 2) * 0.12
-        ax.errorbar(c["event_time"] + off, c["coef"], yerr=[c["coef"] - c["ci_lower"], c["ci_upper"] - c["coef"]],
+        ax.errorbar(c["event_time"] + off, c["estimate"],
+                    yerr=[c["estimate"] - c["lower"], c["upper"] - c["estimate"]],
                     fmt="o", ms=4, capsize=2, color=PALETTE[j % 6], label=name)
     if truth is not None:
         ax.plot(truth.index, truth.to_numpy(), "D-", color="#222222", ms=4, linewidth=1, label="truth (default data)")
@@ -257,8 +267,10 @@ def event_study_figure(curves: dict[str, pd.DataFrame], truth: pd.Series | None 
     return fig
 
 
-def bacon_figure(two: pd.DataFrame) -> plt.Figure:
-    """Goodman-Bacon scatter: each 2x2 DID estimate against its weight, by comparison type."""
+def bacon_figure(two) -> plt.Figure:
+    """Goodman-Bacon scatter: each 2x2 DID estimate against its weight, by comparison type
+    (``two``: a decomposition result or its ``comparisons`` table)."""
+    two = getattr(two, "comparisons", two)
     fig, ax = plt.subplots(figsize=(7, 4))
     for j, (kind, sub) in enumerate(two.groupby("type")):
         ax.scatter(sub["weight"], sub["estimate"], s=40, color=PALETTE[j % 6], label=kind, alpha=0.8)
@@ -277,7 +289,8 @@ def sensitivity_figure(rows: list[dict], original: tuple[float, float] | None = 
                        ylabel: str = "effect in the pilot year") -> plt.Figure:
     """HonestDiD-style sensitivity plot: the robust CI for each value of the restriction's
     parameter (``key``: "M" for smoothness, "Mbar" for relative magnitudes), the original
-    CI on the left."""
+    CI on the left.  ``rows``: dicts or a table with ``key``, ``lower``, ``upper``."""
+    rows = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
     fig, ax = plt.subplots(figsize=(7, 4))
     xs = [r[key] for r in rows]
     step = min(np.diff(sorted(xs))) if len(xs) > 1 else 0.1

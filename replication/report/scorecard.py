@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replication.estimators import did, heterogeneity, mediation, placebo, robustness, threshold
-from replication.report import paper
-from replication.data.schema import CONTROLS
+from replication.estimators import did
+from replication.report import paper, specs
 from replication.data.index import entropy_index
 
 TABLE_LABEL = {1: "Table 1", 2: "Table 2", 3: "Table 3", 4: "Table 4", 5: "Table 5", 6: "Table 6", 7: "Table 7"}
@@ -35,26 +34,17 @@ def compute_all(panel: pd.DataFrame, *, seed: int = 0, n_placebo: int = 500, n_b
 
     A component that cannot be computed on this panel (e.g. too few cities in a
     subgroup) is left out and its reason kept in ``out["errors"]``; the scorecard then
-    shows its numbers as not computed, with the reason."""
+    shows its numbers as not computed, with the reason.  Tables 2, 3, 4, 7 and Figure 1 are
+    the chapters' own specifications (:mod:`replication.report.specs`)."""
     out: dict = {"errors": {}}
     _attempt(out, "index", lambda: entropy_index(panel, indicators) if indicators else entropy_index(panel))
-    _attempt(out, 2, lambda: did.table2(panel))
-    _attempt(out, 3, lambda: robustness.table3(panel, seed=seed)[0])
-    _attempt(out, 4, lambda: mediation.table4(panel))
+    _attempt(out, 2, lambda: specs.table2(panel))
+    _attempt(out, 3, lambda: specs.table3(panel, seed=seed)[0])
+    _attempt(out, 4, lambda: specs.table4(panel))
+    _attempt(out, 7, lambda: specs.table7_fits(specs.table7(panel)))
 
-    def table7():
-        g = heterogeneity.add_groups(panel)
-        return {**heterogeneity.subgroups(g, "region").attrs["fits"], **heterogeneity.subgroups(g, "size").attrs["fits"]}
-
-    _attempt(out, 7, table7)
-
-    def thresholds():
-        p2, yc = threshold.with_year_dummies(panel)
-        return threshold.fit_panel_threshold(p2, "nqp", "did", "isu", list(CONTROLS) + yc, max_thresholds=3,
-                                             n_boot=n_boot, seed=seed, balance=balance)
-
-    _attempt(out, "threshold", thresholds)
-    _attempt(out, "placebo", lambda: placebo.permutation_test(panel, n_draws=n_placebo, seed=seed))
+    _attempt(out, "threshold", lambda: specs.threshold_model(panel, n_draws=n_boot, seed=seed, balance=balance))
+    _attempt(out, "placebo", lambda: specs.figure1(panel, n_draws=n_placebo, seed=seed))
     return out
 
 
@@ -97,6 +87,103 @@ def _kind(row: str) -> str:
     return "statistic" if row in ("N", "R2", "F", "p") else "coefficient"
 
 
+class _Card:
+    """The rows of a scorecard being built, with the verdict rules (see :func:`scorecard`)."""
+
+    def __init__(self, results: dict, truth: dict | None, rtol: float, atol: float):
+        self.rows, self.truth, self.rtol, self.atol = [], truth, rtol, atol
+        self.errors = results.get("errors", {})
+
+    def add(self, table, column, row, rep, ours, lo=np.nan, hi=np.nan, rep_stars=None, our_p=None, tr=np.nan,
+            note="", signed=True):
+        computed = ours is not None and np.isfinite(ours)
+        coefficient = signed and _kind(row) == "coefficient"
+        same_sign = (bool(np.sign(rep) == np.sign(ours)) if computed and coefficient and rep != 0 else None)
+        same_sig = ((rep_stars == len(did.stars(our_p))) if computed and coefficient and rep_stars is not None
+                    and our_p is not None else None)
+        within = within_tolerance(row, rep, ours, self.atol, self.rtol) if computed else None
+        covers = bool(lo <= tr <= hi) if computed and np.isfinite(tr) and np.isfinite(lo) else None
+        self.rows.append({"table": table, "column": column, "row": row, "paper": rep,
+                          "ours": float(ours) if computed else np.nan, "ci_lower": lo, "ci_upper": hi, "truth": tr,
+                          "same sign": same_sign, "same significance": same_sig, "within tolerance": within,
+                          "CI covers truth": covers, "note": note})
+
+    def missing(self, key) -> str:
+        return f"not computed: {self.errors.get(key, 'no result')}"
+
+
+def _table1(card: _Card, results: dict) -> None:
+    if "index" in results:
+        w = results["index"].weights
+        for _, r in paper.table1().iterrows():
+            ours = float(w[r["indicator"]]) if r["indicator"] in w.index else None
+            card.add("Table 1", "weight", r["indicator"], r["weight"], ours, signed=False,
+                     note="" if ours is not None else "not computed: indicator not in this run's index")
+    else:
+        for _, r in paper.table1().iterrows():
+            card.add("Table 1", "weight", r["indicator"], r["weight"], None, signed=False, note=card.missing("index"))
+
+
+def _regression_tables(card: _Card, results: dict) -> None:
+    """Tables 2, 3, 4 and 7: every coefficient, N, R2 and F of every column."""
+    for n in (2, 3, 4, 7):
+        res = results.get(n)
+        for _, r in paper.table(n).iterrows():
+            col, row = r["column"], r["row"]
+            if res is None:
+                card.add(TABLE_LABEL[n], col, row, r["estimate"], None, note=card.missing(n))
+                continue
+            if col not in res:
+                card.add(TABLE_LABEL[n], col, row, r["estimate"], None,
+                         note="not computed: this subsample has too few treated cities on this panel")
+                continue
+            fit = res[col]
+            if row in ("N", "R2", "F"):
+                ours = {"N": fit.nobs, "R2": fit.r2, "F": fit.fstat}[row]
+                card.add(TABLE_LABEL[n], col, row, r["estimate"], float(ours))
+                continue
+            if row not in fit.params.index:
+                continue
+            lo, hi = fit.conf_int().loc[row]
+            card.add(TABLE_LABEL[n], col, row, r["estimate"], float(fit.params[row]), lo, hi, int(r["stars"]),
+                     float(fit.pvalues[row]), _truth_for(n, col, row, card.truth))
+
+
+def _threshold_tables(card: _Card, results: dict) -> None:
+    """Tables 5 and 6: the threshold tests, the double-threshold model and its thresholds."""
+    add, truth = card.add, card.truth
+    names = {1: "single", 2: "double", 3: "triple"}
+    t5 = paper.table5().set_index("thresholds")
+    thr = results.get("threshold")
+    if thr is None:
+        for k, name in names.items():
+            add("Table 5", name, "F", float(t5.loc[name, "F"]), None, note=card.missing("threshold"))
+            add("Table 5", name, "p", float(t5.loc[name, "p"]), None, note=card.missing("threshold"))
+        for _, r in paper.table(6).iterrows():
+            add("Table 6", "coef", r["row"], r["estimate"], None, note=card.missing("threshold"))
+        for j, rep in enumerate(paper.text()["thresholds"]):
+            add("Table 6", "threshold", f"gamma_{j + 1}", rep, None, note=card.missing("threshold"))
+        return
+    for k, test in sorted(thr.tests.items()):
+        add("Table 5", names[k], "F", float(t5.loc[names[k], "F"]), float(test.statistic))
+        add("Table 5", names[k], "p", float(t5.loc[names[k], "p"]), float(test.pvalue))
+    m2 = thr.model(2)
+    ci2 = m2.conf_int()
+    for _, r in paper.table(6).iterrows():
+        row = r["row"]
+        if row == "N":
+            add("Table 6", "coef", "N", r["estimate"], float(m2.nobs))
+            continue
+        term = f"did_regime_{row[-1]}" if row.startswith("regime_") else "_cons"
+        add("Table 6", "coef", row, r["estimate"], float(m2.params[term]), ci2.loc[term, "lower"],
+            ci2.loc[term, "upper"], int(r["stars"]), float(m2.pvalues[term]), _truth_for(6, "coef", row, truth))
+    th = thr.thresholds.set_index("name")
+    for j, (name, rep) in enumerate(zip(("Th-21", "Th-22"), paper.text()["thresholds"])):
+        tr = truth.get(f"threshold_{j + 1}", np.nan) if truth else np.nan
+        add("Table 6", "threshold", f"gamma_{j + 1}", rep, float(th.loc[name, "estimate"]),
+            th.loc[name, "lower"], th.loc[name, "upper"], tr=tr, signed=False)
+
+
 def scorecard(results: dict, truth: dict | None = None, *, rtol: float = DEFAULT_RTOL,
               atol: float = DEFAULT_ATOL) -> pd.DataFrame:
     """The long scorecard table (see the module docstring).
@@ -104,92 +191,15 @@ def scorecard(results: dict, truth: dict | None = None, *, rtol: float = DEFAULT
     Verdicts apply where they make sense: *same sign* and *same significance* only for
     coefficients (not for weights, p-values, N, R2 or F); a number that could not be
     computed on this panel has empty verdicts and its reason in ``note``."""
-    rows = []
-    errors = results.get("errors", {})
-
-    def add(table, column, row, rep, ours, lo=np.nan, hi=np.nan, rep_stars=None, our_p=None, tr=np.nan, note="",
-            signed=True):
-        computed = ours is not None and np.isfinite(ours)
-        coefficient = signed and _kind(row) == "coefficient"
-        same_sign = (bool(np.sign(rep) == np.sign(ours)) if computed and coefficient and rep != 0 else None)
-        same_sig = ((rep_stars == len(did.stars(our_p))) if computed and coefficient and rep_stars is not None
-                    and our_p is not None else None)
-        within = within_tolerance(row, rep, ours, atol, rtol) if computed else None
-        covers = bool(lo <= tr <= hi) if computed and np.isfinite(tr) and np.isfinite(lo) else None
-        rows.append({"table": table, "column": column, "row": row, "paper": rep,
-                     "ours": float(ours) if computed else np.nan, "ci_lower": lo, "ci_upper": hi, "truth": tr,
-                     "same sign": same_sign, "same significance": same_sig, "within tolerance": within,
-                     "CI covers truth": covers, "note": note})
-
-    def missing(key) -> str:
-        return f"not computed: {errors.get(key, 'no result')}"
-
-    if "index" in results:
-        w = results["index"].weights
-        for _, r in paper.table1().iterrows():
-            ours = float(w[r["indicator"]]) if r["indicator"] in w.index else None
-            add("Table 1", "weight", r["indicator"], r["weight"], ours, signed=False,
-                note="" if ours is not None else "not computed: indicator not in this run's index")
-    else:
-        for _, r in paper.table1().iterrows():
-            add("Table 1", "weight", r["indicator"], r["weight"], None, signed=False, note=missing("index"))
-    for n in (2, 3, 4, 7):
-        res = results.get(n)
-        for _, r in paper.table(n).iterrows():
-            col, row = r["column"], r["row"]
-            if res is None:
-                add(TABLE_LABEL[n], col, row, r["estimate"], None, note=missing(n))
-                continue
-            if col not in res:
-                add(TABLE_LABEL[n], col, row, r["estimate"], None,
-                    note="not computed: this subsample has too few treated cities on this panel")
-                continue
-            fit = res[col]
-            if row in ("N", "R2", "F"):
-                ours = {"N": fit.nobs, "R2": fit.r2, "F": fit.fstat}[row]
-                add(TABLE_LABEL[n], col, row, r["estimate"], float(ours))
-                continue
-            if row not in fit.params.index:
-                continue
-            lo, hi = fit.conf_int().loc[row]
-            add(TABLE_LABEL[n], col, row, r["estimate"], float(fit.params[row]), lo, hi, int(r["stars"]),
-                float(fit.pvalues[row]), _truth_for(n, col, row, truth))
-    names = {1: "single", 2: "double", 3: "triple"}
-    t5 = paper.table5().set_index("thresholds")
-    thr = results.get("threshold")
-    if thr is None:
-        for k, name in names.items():
-            add("Table 5", name, "F", float(t5.loc[name, "F"]), None, note=missing("threshold"))
-            add("Table 5", name, "p", float(t5.loc[name, "p"]), None, note=missing("threshold"))
-        for _, r in paper.table(6).iterrows():
-            add("Table 6", "coef", r["row"], r["estimate"], None, note=missing("threshold"))
-        for j, rep in enumerate(paper.text()["thresholds"]):
-            add("Table 6", "threshold", f"gamma_{j + 1}", rep, None, note=missing("threshold"))
-    else:
-        for _, r in thr.tests.iterrows():
-            k = int(r["thresholds"])
-            add("Table 5", names[k], "F", float(t5.loc[names[k], "F"]), float(r["F"]))
-            add("Table 5", names[k], "p", float(t5.loc[names[k], "p"]), float(r["p_value"]))
-        coef = thr.coefficients(2).set_index("term")
-        for _, r in paper.table(6).iterrows():
-            row = r["row"]
-            if row == "N":
-                add("Table 6", "coef", "N", r["estimate"], float(len(thr._fitter.df)))
-                continue
-            term = f"did_regime_{row[-1]}" if row.startswith("regime_") else "_cons"
-            c = coef.loc[term]
-            add("Table 6", "coef", row, r["estimate"], float(c["coef"]), c["ci_lower"], c["ci_upper"],
-                int(r["stars"]), float(c["p"]), _truth_for(6, "coef", row, truth))
-        th = thr.thresholds.set_index("name")
-        for j, (name, rep) in enumerate(zip(("Th-21", "Th-22"), paper.text()["thresholds"])):
-            tr = truth.get(f"threshold_{j + 1}", np.nan) if truth else np.nan
-            add("Table 6", "threshold", f"gamma_{j + 1}", rep, float(th.loc[name, "estimate"]),
-                th.loc[name, "ci_lower"], th.loc[name, "ci_upper"], tr=tr, signed=False)
+    card = _Card(results, truth, rtol, atol)
+    _table1(card, results)
+    _regression_tables(card, results)
+    _threshold_tables(card, results)
     pl = results.get("placebo")
-    add("Figure 1", "placebo", "real estimate (text)", paper.text()["placebo_reported_coefficient"],
-        pl.estimate if pl is not None else None, tr=truth["att"] if truth else np.nan,
-        note="" if pl is not None else missing("placebo"))
-    return pd.DataFrame(rows)
+    card.add("Figure 1", "placebo", "real estimate (text)", paper.text()["placebo_reported_coefficient"],
+             pl.statistic if pl is not None else None, tr=truth["att"] if truth else np.nan,
+             note="" if pl is not None else card.missing("placebo"))
+    return pd.DataFrame(card.rows)
 
 
 def summary(card: pd.DataFrame) -> pd.DataFrame:

@@ -254,38 +254,93 @@ def weights_table(idx, paper_weights: pd.DataFrame | None = None) -> pd.DataFram
     return t[[c for c in cols if c in t.columns]]
 
 
-# --- Tables 5 and 6: the Hansen threshold model (replication.estimators.threshold) ---
-def table5(result) -> pd.DataFrame:
-    """Table 5 layout: F, bootstrap p and critical values per number of thresholds, with
-    the paper's F and p beside ours."""
+# ---------------------------------------------------------------------------------------
+# the chapters' result tables (chapters 2-5, 7), from the protocol objects; columns as shown
 
-    rep = paper.table5().set_index("thresholds")
-    names = {1: "single", 2: "double", 3: "triple"}
-    out = result.tests.copy()
-    out.insert(0, "test", out["thresholds"].map(lambda k: f"{names[k]} threshold"))
-    out["paper F"] = out["thresholds"].map(lambda k: rep.loc[names[k], "F"])
-    out["paper p"] = out["thresholds"].map(lambda k: rep.loc[names[k], "p"])
-    return out[["test", "estimates", "F", "p_value", "crit_10", "crit_5", "crit_1", "n_boot", "paper F",
-                "paper p", "RSS", "MSE"]]
+def long_table(results: dict) -> pd.DataFrame:
+    """Every column's ``tidy()`` rows with N, R2 (LSDV and within) and F: a table in long form."""
+    return pd.concat({c: r.tidy().assign(N=r.nobs, r2=r.r2, r2_within=r.r2_within, F=r.fstat)
+                      for c, r in results.items()}, names=["column"]).reset_index(level=0)
 
 
-def table6(result, k: int = 2, truth: dict | None = None) -> pd.DataFrame:
-    """Table 6 layout: the regime slopes of ``regime_x`` with t values, the paper's cells,
-    and (on the default data) the true average effect in each regime."""
+def _row(r, term: str) -> dict:
+    ci = r.conf_int().loc[term]
+    return {"coef": float(r.params[term]), "se": float(r.std_errors[term]), "t": float(r.tstats[term]),
+            "p": float(r.pvalues[term]), "ci_lower": float(ci["lower"]), "ci_upper": float(ci["upper"])}
 
-    coef = result.coefficients(k).set_index("term")
-    g = result.estimates(k)
-    edges = ["-inf", *[f"{v:.4f}" for v in g], "inf"]
-    rep = paper.table(6).set_index("row")["printed"]
+
+def specification_rows(results: dict, term: str = "did", truth: float | None = None) -> pd.DataFrame:
+    """One row per specification: estimate, 95 % CI, N, cluster, and the truth when known."""
+    return pd.DataFrame([{"label": label, **_row(r, term), "N": r.nobs, "cluster": r.spec.get("cluster"),
+                          "truth": truth} for label, r in results.items()])
+
+
+def did_by_index(fits: dict, indices: pd.DataFrame, term: str = "did") -> pd.DataFrame:
+    """The DID with each index as outcome, also in standard deviations of that index."""
+    return pd.DataFrame([{"index": name, **_row(r, term), "effect in SD of the index": r[term] / indices[name].std()}
+                         for name, r in fits.items()])
+
+
+def placebo_summary(pl) -> pd.DataFrame:
+    """Figure 1's numbers: the real estimate, the placebo distribution, the randomisation p."""
+    d = pl.draws
+    return pd.DataFrame({
+        "quantity": ["real estimate", "placebo mean", "placebo SD", "share of placebo p < 0.1",
+                     "share |placebo| >= |real|", "randomisation p-value", "draws", "scheme"],
+        "value": [pl.statistic, d["estimate"].mean(), d["estimate"].std(), (d["p_value"] < 0.1).mean(),
+                  (d["estimate"].abs() >= abs(pl.statistic)).mean(), pl.pvalue, pl.n_draws, pl.scheme]})
+
+
+def mediation_paths(med: dict, truth: dict | None = None) -> pd.DataFrame:
+    """Paths a and b with their 95 % CIs and the indirect effect with its bootstrap interval;
+    with ``truth`` (the simulator's) the true values and whether the intervals cover them."""
+    truth = truth or {}
     rows = []
-    x = result.spec["regime_x"]
-    for j in range(k + 1):
-        r = coef.loc[f"{x}_regime_{j + 1}"]
-        rows.append({"regime": f"{edges[j]} < q <= {edges[j + 1]}" if j < k else f"q > {edges[j]}",
-                     "ours": cell(r["coef"], r["t"], r["p"]), "ours 95% CI": f"[{r['ci_lower']:.3f}, {r['ci_upper']:.3f}]",
-                     "paper": rep.get(f"regime_{j + 1}", ""),
-                     "truth": (truth or {}).get(f"att_regime_{j}", np.nan)})
-    r = coef.loc["_cons"]
-    rows.append({"regime": "_cons", "ours": cell(r["coef"], r["t"], r["p"]), "ours 95% CI": "",
-                 "paper": rep.get("_cons", ""), "truth": np.nan})
+    for m, r in med.items():
+        ci = r.conf_int()
+        boot = (r.bootstrap.conf_int().iloc[0] if r.bootstrap is not None
+                else pd.Series({"lower": np.nan, "upper": np.nan}))
+        for path, label, lo_hi in (("a", "a: did -> mediator", ci.loc["a"]), ("b", "b: mediator -> index", ci.loc["b"]),
+                                   ("indirect", "indirect a*b (bootstrap CI)", boot)):
+            rows.append({"mediator": m, "path": label, "estimate": float(r.params[path]), "ci_lower": lo_hi["lower"],
+                         "ci_upper": lo_hi["upper"], "truth": truth.get(f"{path}_{m}")})
+    out = pd.DataFrame(rows)
+    if truth:
+        out["covered"] = (out["ci_lower"] <= out["truth"]) & (out["truth"] <= out["ci_upper"])
+    return out
+
+
+def indirect_effects(med: dict) -> pd.DataFrame:
+    """One row per mediator: the paths, the Sobel test, the bootstrap interval, the proportion."""
+    rows = []
+    for m, r in med.items():
+        lo, hi = r.bootstrap.conf_int().iloc[0] if r.bootstrap is not None else (np.nan, np.nan)
+        rows.append({"mediator": m, "a (did -> M)": r.a, "b (M -> index)": r.b, "c (total)": r.c,
+                     "c' (direct)": r.c_prime, "indirect a*b": r.indirect, "Sobel SE": r.std_errors["indirect"],
+                     "Sobel z": r.sobel.statistic, "Sobel p": r.sobel.pvalue, "bootstrap 95% CI low": lo,
+                     "bootstrap 95% CI high": hi, "proportion mediated": r.proportion})
     return pd.DataFrame(rows)
+
+
+def subgroup_table(t7: dict, truth: dict | None = None) -> pd.DataFrame:
+    """Table 7's groups, one row each (estimated or not), per split: N, cities, treated
+    cities, estimate, SE, t, p, 95 % CI, note and (with the simulator's ``truth``) the truth."""
+    parts = []
+    for split, res in t7.items():
+        t = res.table().rename(columns={"nobs": "N", "entities": "cities", "treated_entities": "treated cities",
+                                        "estimate": "coef", "std_error": "se", "statistic": "t", "p_value": "p",
+                                        "conf_low": "ci_lower", "conf_high": "ci_upper"})
+        t = t[["group", "N", "cities", "treated cities", "coef", "se", "t", "p", "ci_lower", "ci_upper", "note"]]
+        if truth is not None:
+            kind = "size" if split == "size" else "region"
+            t["truth"] = [truth.get(f"att_{kind}_{g}", np.nan) if split != "region4" else np.nan for g in t["group"]]
+        t.insert(0, "split", split)
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
+
+
+def difference_tests(tests: dict) -> pd.DataFrame:
+    """Chapter 7's tests per split: the Wald F of equal effects and the randomisation test of a gap."""
+    return pd.DataFrame([{"split": by, "Wald F (equal effects)": w.statistic, "df": f"{w.df[0]}, {w.df[1]}",
+                          "Wald p": w.pvalue, "gap": f"{g.pair[0]} - {g.pair[1]}", "gap estimate": g.statistic,
+                          "randomisation p": g.pvalue} for by, (w, g) in tests.items()])

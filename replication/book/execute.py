@@ -1,0 +1,107 @@
+"""Executing notebooks: one papermill process per notebook, ``jobs`` at a time.
+
+Each process runs in a session of its own, so that an interrupt can stop it and its kernel
+together (:meth:`Job.kill`).  Starting a process is a critical section: a started process
+is always known to the cleanup (:func:`replication.book.staging.cleanup`).  A successful
+notebook is post-processed for the book (:func:`replication.book.postprocess.postprocess`);
+a failed one is described by its first error.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from replication.book.interrupts import INTERRUPTS, phase
+from replication.book.postprocess import postprocess
+from replication.book.staging import Staging, stop
+
+
+def first_error(path: Path) -> str | None:
+    """'cell N raised Name: message' for the first error output of an executed notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # noqa: BLE001 - the notebook may not have been written at all
+        return None
+    for i, c in enumerate(nb.cells):
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "error":
+                return f"cell {c.get('execution_count') or i} raised {o.get('ename')}: {o.get('evalue')}"
+    return None
+
+
+class Job:
+    """One notebook executed by papermill in its own process session (so that an
+    interrupt can stop it and its kernel together)."""
+
+    def __init__(self, nb: Path, out: Path, params: dict, cwd: Path, tmp: Path):
+        self.nb, self.out = nb, out
+        pfile = tmp / f"{nb.stem}.params.yaml"
+        pfile.write_text(yaml.safe_dump(params))
+        self.log = open(tmp / f"{nb.stem}.log", "w")
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "papermill", str(nb), str(out), "-f", str(pfile), "--cwd", str(cwd),
+             "-k", "python3", "--no-progress-bar"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def result(self) -> tuple[float, str | None]:
+        self.log.close()
+        secs = time.perf_counter() - self.t0
+        if self.proc.returncode == 0:
+            postprocess(str(self.out))
+            return secs, None
+        err = first_error(self.out)
+        if err is None:
+            tail = Path(self.log.name).read_text(errors="replace").strip().splitlines()[-3:]
+            err = "papermill failed: " + " | ".join(tail)
+        return secs, err
+
+    def kill(self) -> None:
+        """Stop papermill and everything it started (the kernel runs in a session of its own)."""
+        import psutil
+
+        if self.proc.poll() is None:
+            try:
+                parent = psutil.Process(self.proc.pid)
+                stop([parent, *parent.children(recursive=True)])
+            except psutil.Error:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.log.close()
+
+
+def execute_all(nbs: list[Path], params: dict, state: Staging, jobs: int, tmp: Path) -> list[dict]:
+    """Run the notebooks into the staging folder, ``jobs`` at a time; one row per notebook
+    (notebook, seconds, status, error), sorted by notebook."""
+    phase("start")
+    queue, rows, traced = list(nbs), [], False
+    while queue or state.running:
+        while queue and len(state.running) < jobs:
+            nb = queue.pop(0)
+            with INTERRUPTS.critical():  # a started process is always known to the cleanup
+                state.running.append(Job(nb, state.staging / nb.name, params[nb.stem], state.staging, tmp))
+        if not traced:
+            phase("execute")
+            traced = True
+        time.sleep(0.05)
+        for job in [j for j in state.running if j.poll() is not None]:
+            secs, err = job.result()
+            state.running.remove(job)
+            rows.append({"notebook": job.nb.stem, "seconds": round(secs, 1),
+                         "status": "ok" if not err else "FAILED", "error": err})
+            print(f"  {'ok    ' if not err else 'FAILED'} {job.nb.stem:<22} {secs:6.1f} s"
+                  + (f"  {err}" if err else ""), flush=True)
+    rows.sort(key=lambda r: r["notebook"])
+    return rows
