@@ -14,33 +14,35 @@ follow one protocol (:mod:`replication.estimators.results`): estimates have ``pa
 ``statistic``, ``pvalue`` and ``n_draws``.
 The names are imported lazily (PEP 562), so ``import replication`` stays cheap:
 
-====================  =====================================================
-``load_panel``        the default panel, or your file validated
-``simulate_panel``    the semi-synthetic panel with its truth
-``validate_panel``    schema checks and repairs of a city-year panel
-``balance_panel``     make a panel balanced explicitly
-``add_index``         add the entropy-weighted NQP index column
-``entropy_index``     fit the entropy-weight index
-``twfe``              two-way fixed-effects DID with clustered SEs
-``placebo_test``      vectorised placebo (permutation) test of the DID
-``psm_match``         propensity score matching and balance test
-``mediation``         three-step mediation with the Sobel test and an entity-cluster
-                      bootstrap (``replication.estimators.mediation.three_step``)
-``panel_threshold``   Hansen (1999) panel threshold model
-``subgroups``         the DID by group (heterogeneity)
-``event_study``       leads and lags of adoption
-``bacon``             Goodman-Bacon decomposition
-``callaway_santanna`` Callaway-Sant'Anna group-time ATTs (csdid)
-``sun_abraham``       Sun-Abraham interaction-weighted event study
-``imputation``        Borusyak-Jaravel-Spiess imputation ATT
-``honest_did``        Rambachan-Roth sensitivity of an event study
-====================  =====================================================
+=========================  =====================================================
+``load_panel``             the default panel, or your file validated
+``load_analysis_panel``    the panel with its index, truth (default data) and report
+``simulate_panel``         the semi-synthetic panel with its truth
+``validate_panel``         schema checks and repairs of a city-year panel
+``balance_panel``          make a panel balanced explicitly
+``add_index``              add the entropy-weighted NQP index column
+``entropy_index``          fit the entropy-weight index
+``twfe``                   two-way fixed-effects DID with clustered SEs
+``placebo_test``           vectorised placebo (permutation) test of the DID
+``psm_match``              propensity score matching and balance test
+``mediation``              three-step mediation with the Sobel test and an entity-cluster
+                           bootstrap (``replication.estimators.mediation.three_step``)
+``panel_threshold``        Hansen (1999) panel threshold model
+``subgroups``              the DID by group (heterogeneity)
+``event_study``            leads and lags of adoption
+``bacon``                  Goodman-Bacon decomposition
+``callaway_santanna``      Callaway-Sant'Anna group-time ATTs (csdid)
+``sun_abraham``            Sun-Abraham interaction-weighted event study
+``imputation``             Borusyak-Jaravel-Spiess imputation ATT
+``honest_did``             Rambachan-Roth sensitivity of an event study
+=========================  =====================================================
 """
 __version__ = "0.1.0"
 
 # public name -> (module, attribute); resolved on first access by __getattr__
 _LAZY = {
     "load_panel": ("replication.data", "load_panel"),
+    "load_analysis_panel": ("replication.data", "load_analysis_panel"),
     "simulate_panel": ("replication.data", "simulate_panel"),
     "validate_panel": ("replication.data", "validate_panel"),
     "balance_panel": ("replication.estimators.within", "balance_panel"),

@@ -33,7 +33,7 @@ ORIG = dict(entity="city_code", time="year", cluster="city_code")
 NEW = dict(entity="id", time="t", cluster="id")
 X_ORIG, X_NEW = ["pergdp", "urb"], ["x1", "x2"]
 
-PUBLIC = ["load_panel", "simulate_panel", "validate_panel", "balance_panel", "add_index", "entropy_index", "twfe",
+PUBLIC = ["load_panel", "load_analysis_panel", "simulate_panel", "validate_panel", "balance_panel", "add_index", "entropy_index", "twfe",
           "placebo_test", "psm_match", "mediation", "panel_threshold", "subgroups", "event_study", "bacon",
           "callaway_santanna", "sun_abraham", "imputation", "honest_did"]
 
