@@ -102,8 +102,10 @@ def test_notebook_starts_with_inline_matplotlib(path):
 def test_plumbing_cells_are_hidden(path):
     nb = nbformat.read(path, as_version=4)
     for c in nb.cells:
-        if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", []):
-            assert "hide-input" in c.metadata.get("tags", []), f"{path.name}: tag plumbing cells hide-input"
+        tags = c.metadata.get("tags", [])
+        # "api-example": code shown on purpose (the library page's examples, tests/test_library_page.py)
+        if c.cell_type == "code" and "parameters" not in tags and "api-example" not in tags:
+            assert "hide-input" in tags, f"{path.name}: tag plumbing cells hide-input"
 
 
 # --- the package's layers: data -> estimators -> report -> book, imports only go down ---

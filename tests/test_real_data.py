@@ -99,12 +99,15 @@ def test_xlsx_and_csv_give_the_same_panel(project):
 
 
 def test_every_chapter_runs_on_the_yearbook_panel(run, project):
-    assert "9 ok, 0 failed" in run.stdout, run.stdout
+    n = len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+    assert f"{n} ok, 0 failed" in run.stdout, run.stdout
 
 
 def test_the_book_speaks_only_of_the_users_data(run, project):
     html = project / "book" / "_build" / "html"
-    pages = [html / "intro.html"] + sorted((html / "chapters").glob("*.html"))
+    # every page but the library page, which runs on public example data and lists the whole API
+    # (simulate_panel included) whatever the book was built from (tests/test_library_page.py)
+    pages = [html / "intro.html"] + [p for p in sorted((html / "chapters").glob("*.html")) if p.stem != "90_library"]
     assert len(pages) >= 10
     offenders = []
     for page in pages:

@@ -235,3 +235,11 @@ def test_time_effects_give_the_two_way_fe_regression_and_reghdfe_constant():
     np.testing.assert_allclose(ours[ref.params.index], ref.params, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(m.std_errors.rename({"x_regime_1": "x_r1", "x_regime_2": "x_r2"})[ref.params.index],
                                ref.std_errors, rtol=1e-10)
+
+
+@pytest.mark.parametrize("convention", ["hansen", "hansen_program"])
+def test_time_effects_with_hansens_conventions_is_a_clear_error(convention):
+    """Dropping one period per entity makes the period dummies collinear with the constant."""
+    with pytest.raises(ValueError, match="needs convention='xthreg'"):
+        th.fit_panel_threshold(_toy(), "y", "x", "q", ["z"], entity="id", time="t", max_thresholds=1, n_draws=0,
+                               convention=convention, time_effects=True)

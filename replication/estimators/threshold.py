@@ -221,6 +221,10 @@ def fit_panel_threshold(df: pd.DataFrame, y: str, regime_x: str, q: str, control
     nb = _per_threshold(n_draws, max_thresholds, int, "n_draws")
     tr = _per_threshold(trim, max_thresholds, float, "trim")
     absorbed = []
+    if time_effects and convention != "xthreg":
+        raise ValueError(f"time_effects=True needs convention='xthreg' (i.year in xthreg); convention={convention!r} "
+                         "drops one period per entity, which makes the period dummies collinear with the constant. "
+                         "Hansen's (1999) model has entity effects only")
     if time_effects:
         df, absorbed = with_year_dummies(df, time)
         controls = [*controls, *absorbed]
