@@ -33,8 +33,10 @@ run: $(STAMP)
 build: $(STAMP)
 	$(BIN)/python -m replication build
 
+# test: both cores (pytest-xdist), each test file on one worker (its module fixtures built
+# once); the executed book is shared by the workers (tests/conftest.py, a file lock)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # test-fast uses both cores: these files in one pytest process (its output is printed after
 # the other's), every other file in a second one; the tests marked slow are left out

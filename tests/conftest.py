@@ -56,22 +56,42 @@ def copy_and_run(proj: Path) -> dict:
     return env
 
 
+def _once(tmp_path_factory, name: str, make) -> Path:
+    """``make(folder)`` once per test session, even when pytest-xdist runs the session in
+    several worker processes (``make test`` uses both cores): the workers share the base
+    temporary folder, and a file lock lets the first one make it and the others wait."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the folder all workers' temporary folders live in
+    folder, done = base / name, base / f"{name}.done"
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            make(folder)
+            done.write_text("ok")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def book_project(tmp_path_factory) -> Path:
     """A copy of the project with every chapter executed, shared by tests/test_book.py and
-    tests/test_browser.py (the working tree's book is never touched)."""
-    proj = tmp_path_factory.mktemp("book") / "project"
-    copy_and_run(proj)
-    return proj
+    tests/test_browser.py (the working tree's book is never touched).  Read-only for the
+    tests: a test that changes it works on its own copy."""
+    return _once(tmp_path_factory, "executed-book", lambda d: copy_and_run(d / "project")) / "project"
 
 
 @pytest.fixture(scope="session")
-def book_html(book_project) -> Path:
+def book_html(book_project, tmp_path_factory) -> Path:
     """``book/_build/html`` of :func:`book_project`, built strictly (``python -m replication build``)."""
-    env = {**os.environ, "REPLICATION_ROOT": str(book_project)}
-    build = subprocess.run([sys.executable, "-m", "replication", "build"], cwd=book_project, env=env,
-                           capture_output=True, text=True, timeout=900)
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    def build(_):
+        env = {**os.environ, "REPLICATION_ROOT": str(book_project)}
+        run = subprocess.run([sys.executable, "-m", "replication", "build"], cwd=book_project, env=env,
+                             capture_output=True, text=True, timeout=900)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    _once(tmp_path_factory, "built-book", build)
     return book_project / "book" / "_build" / "html"
 
 
@@ -79,3 +99,4 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subproce
     """Run ``python -m replication ...`` in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "replication", *args], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=timeout)
+

@@ -58,9 +58,12 @@ def test_two_runs_give_byte_identical_tables(project, tmp_path):
     assert not different, f"tables differ between two identical runs: {different}"
 
 
-def test_rerunning_a_chapter_drops_its_stale_tables_and_keeps_the_others(project):
+def test_rerunning_a_chapter_drops_its_stale_tables_and_keeps_the_others(project, tmp_path):
     """``run --only`` replaces that chapter's output folder (a table it no longer writes
     does not linger) and leaves the other chapters as they were."""
+    import shutil
+
+    project = shutil.copytree(project, tmp_path / "project", ignore=shutil.ignore_patterns("_build"))
     out = project / "book" / "chapters" / "outputs"
     stale = out / "01_data" / "a_table_no_chapter_writes.csv"
     stale.write_text("x\n1\n")

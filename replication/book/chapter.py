@@ -1,7 +1,8 @@
 """Helpers for the chapter notebooks: one ``load`` call, the data-mode switch, tables.
 
 Notebooks call ``setup()`` once, ``load(...)`` for their data and ``show(df)`` for
-tables.  The book speaks of the data it was built from:
+tables (one look for every table: :mod:`replication.report.style` has the rules; a
+DataFrame displayed without ``show`` gets the same look once ``setup()`` ran).  The book speaks of the data it was built from:
 
 * on the default semi-synthetic panel the banner says what is simulated and the
   chapters compare estimates with the planted truth;
@@ -12,12 +13,16 @@ tables.  The book speaks of the data it was built from:
 """
 from __future__ import annotations
 
+import hashlib
+import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
-from replication.report import figures
+from replication.report import figures, style
 from replication.report.tables import drop_empty_truth
 from replication._paths import PROJECT_ROOT, display_path
 from replication.data.read import sha256_of
@@ -33,16 +38,126 @@ def setup() -> None:
     pd.set_option("display.max_columns", 40)
     pd.set_option("display.width", 200)
     pd.set_option("display.precision", 3)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    ip = get_ipython()
+    if ip is not None:
+        ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _html_of_dataframe)
 
 
-def show(df: pd.DataFrame, *, precision: int = 3, index: bool = False, caption: str | None = None):
-    """A table as the book shows it: no row numbers, fixed decimals, optional caption."""
-    st = drop_empty_truth(df).style.format(precision=precision, na_rep="", thousands=None)
-    if not index:
-        st = st.hide(axis="index")
-    if caption:
-        st = st.set_caption(caption)
-    return st
+TABLE_CSS = [  # one look for every table of the book (the ids scope it to this table)
+    {"selector": "", "props": "border-collapse: collapse; margin: 0.4em 0 1em; font-size: 0.85rem; "
+                              "line-height: 1.35; font-variant-numeric: tabular-nums;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; font-style: italic; padding: 0 0 0.3em;"},
+    {"selector": "th, td", "props": "padding: 3px 7px; border-bottom: 1px solid #e5e5e5; vertical-align: top;"},
+    {"selector": "thead th", "props": "vertical-align: bottom; border-bottom: 2px solid #888; text-align: left; "
+                                      "font-weight: 600; white-space: normal;"},
+]
+NUMBER_KINDS = ("p", "count", "year", "number", "printed", "numtext", "sig", "percent", "mixed", "interval")  # right-aligned, never broken
+_shown = [0]  # tables shown in this kernel: a deterministic part of each table's id
+
+
+def _cell_html(text: str) -> str:
+    """A cell's text as HTML: escaped, with break opportunities inside long identifiers
+    (``replication.estimators.threshold.fit``) so that they never widen a column."""
+    out = html.escape(str(text), quote=False)
+    return re.sub(r"\S{22,}", lambda m: re.sub(r"([._/,=])(?=\w)", r"\1<wbr>", m[0]), out)
+
+
+@dataclass
+class Table:
+    """A table as the book shows it; Jupyter displays it through :meth:`_repr_html_`.
+
+    ``frame`` holds the formatted text of every cell with labelled headers, ``kinds`` the
+    kind of each column (:func:`replication.report.style.kind_of`)."""
+    frame: pd.DataFrame
+    kinds: dict
+    index: bool = False
+    caption: str | None = None
+    collapsed: bool = False
+    summary: str = ""
+    uid: str = ""
+
+    def table_html(self) -> str:
+        f = self.frame
+        if self.index:  # the row labels as a first column, headed by the index's name
+            f = f.reset_index(names=[f.index.name or ""]) if "" not in f.columns else f.reset_index()
+        raw = list(f.columns)
+        f = f.map(_cell_html)
+        f.columns = [_cell_html(c) for c in raw]
+        st = Styler(f, uuid=self.uid, cell_ids=False).hide(axis="index")
+        if self.caption:
+            st = st.set_caption(html.escape(self.caption))
+        styles = {}
+        for col, name in zip(f.columns, raw):
+            kind = self.kinds.get(name, "text")
+            if kind in NUMBER_KINDS:
+                styles[col] = [{"selector": "td", "props": "text-align: right; white-space: nowrap;"},
+                               {"selector": "th", "props": "text-align: right;"}]
+            elif kind == "bool":
+                styles[col] = [{"selector": "td", "props": "text-align: center;"},
+                               {"selector": "th", "props": "text-align: center;"}]
+        if self.index:
+            styles.setdefault(f.columns[0], []).append({"selector": "td", "props": "font-weight: 600;"})
+        st = st.set_table_styles(TABLE_CSS, overwrite=False)
+        if styles:
+            st = st.set_table_styles(styles, overwrite=False)
+        return st.set_table_attributes('class="book-table"').to_html()
+
+    def _repr_html_(self) -> str:
+        body = self.table_html()
+        if not self.collapsed:
+            return body
+        return (f'<details class="book-table-toggle"><summary style="cursor: pointer; margin: 0.3em 0 0.6em;">'
+                f"{html.escape(self.summary)}</summary>\n{body}</details>")
+
+    def to_html(self) -> str:
+        return self._repr_html_()
+
+    def __repr__(self) -> str:
+        return (f"{self.summary}\n" if self.collapsed else "") + self.frame.to_string(index=self.index)
+
+
+def show(df: pd.DataFrame, *, precision: int = 3, index: bool = False, caption: str | None = None,
+         columns: list | None = None, formats: dict | None = None, labels: dict | None = None,
+         ci: bool = True, transpose: bool = False, collapse: bool | None = None,
+         summary: str | None = None) -> Table:
+    """A table as the book shows it (rules in :mod:`replication.report.style`).
+
+    Labelled headers, numbers by kind (counts with thousands separators, p-values with the
+    floor <0.001, estimates with ``precision`` decimals), ✓/✗, confidence bounds as one
+    "95% CI" column (``ci=False`` keeps them apart), the paper beside ours beside the truth;
+    truth columns without a value (a user's panel) and columns with no value at all are
+    dropped.  ``columns`` picks and
+    orders what is shown (the CSV keeps everything), ``formats``/``labels`` override the
+    kind or the header of a raw column; ``transpose`` formats by column first, then shows
+    one column per row of ``df`` (its first column names them).  A table of more than
+    :data:`~replication.report.style.COLLAPSE_ROWS` rows (or any, with ``collapse=True``)
+    is shown behind a toggle that reads ``summary``."""
+    df = drop_empty_truth(df)
+    if columns is not None:
+        columns = [c for c in columns if c in df.columns]
+    frame, kinds = style.display_frame(df, precision=precision, formats=formats, labels=labels, columns=columns,
+                                       ci=ci, index=index and not transpose)
+    frame, kinds = style.drop_empty_columns(frame, kinds)
+    if transpose:
+        frame = frame.set_index(frame.columns[0]).T
+        frame.columns = [style.label(c) for c in frame.columns]
+        kinds = {c: "mixed" for c in frame.columns}
+        index = True
+    collapsed = style.should_collapse(len(frame), collapse)
+    _shown[0] += 1
+    digest = hashlib.sha1(f"{_shown[0]}|{caption}|{frame.to_csv()}".encode()).hexdigest()[:10]
+    return Table(frame, kinds, index=index, caption=caption, collapsed=collapsed,
+                 summary=summary or style.default_summary(len(frame), caption), uid=digest)
+
+
+def _html_of_dataframe(df: pd.DataFrame) -> str:
+    """Any DataFrame a chapter displays without :func:`show` gets the same look."""
+    return show(df, precision=pd.get_option("display.precision"),
+                index=not isinstance(df.index, pd.RangeIndex)).to_html()
 
 
 SEMI_SYNTHETIC = ("The default data are semi-synthetic: the city roster, provinces, regions, 2020 census city "

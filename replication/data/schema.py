@@ -240,14 +240,26 @@ def alias_rows() -> list[dict]:
 
 
 def codebook_markdown() -> str:
-    """The codebook tables in Markdown, as they stand in ``data/README.md``."""
-    head = "| column | label | unit | role | default data | required | index dir. | plausible range | note |"
-    sep = "|---|---|---|---|---|---|---|---|---|"
-    lines = [head, sep]
-    for r in codebook_rows():
+    """The codebook tables in Markdown, as they stand in ``data/README.md``.
+
+    Two tables of the columns, so that each fits the book's text column: what a column
+    holds (label, unit, role: whether it is required, an indicator's direction in the
+    index), then where the default data come from, its plausible range and the notes;
+    then the accepted names and unit slips."""
+    rows = codebook_rows()
+    lines = ["**What each column holds** (role: *required* columns must be in every panel; *index +* or "
+             "*index −*: an indicator's direction in the NQP index):", "",
+             "| column | label | unit | role |", "|---|---|---|---|"]
+    for r in rows:
+        role = ", ".join(x for x in (r["role"], "required" if r["required"] == "yes" else "",
+                                     f"index {r['index direction'].replace('-', '−')}" if r["index direction"] else "")
+                         if x)
+        lines.append(f"| `{r['column']}` | {r['label']} | {r['unit']} | {role} |")
+    lines += ["", "**Where the default data come from, plausible ranges and notes:**", "",
+              "| column | default data | plausible range | note |", "|---|---|---|---|"]
+    for r in rows:
         note = "; ".join(x for x in (f"paper: {r['paper']}" if r["paper"] else "", r["note"]) if x)
-        lines.append(f"| `{r['column']}` | {r['label']} | {r['unit']} | {r['role']} | {r['default data']} | "
-                     f"{r['required']} | {r['index direction']} | {r['plausible']} | {note} |")
+        lines.append(f"| `{r['column']}` | {r['default data']} | {r['plausible']} | {note} |")
     from replication.data.aliases import n_aliases
 
     lines += ["", f"**Accepted column names** ({n_aliases()} aliases; matching ignores case, spaces, underscores, "

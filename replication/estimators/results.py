@@ -184,10 +184,16 @@ class Estimates:
             rows.append(("Residual df", _fmt(self.df_resid, 0)))
         return rows
 
-    def summary(self) -> str:
+    def _table(self) -> pd.DataFrame:
+        """``tidy()`` with the column heads of a regression printout (statsmodels' layout)."""
         t = self.tidy().set_index("term")
         t.columns = ["coef", "std err", "t" if self.df_resid else "z", "P>|t|" if self.df_resid else "P>|z|",
                      "[0.025", "0.975]"]
+        t.index.name = None
+        return t
+
+    def summary(self) -> str:
+        t = self._table()
         rows = self._header()
         w = max(len(v) for _, v in rows)
         head = "\n".join(f"{k:<22}{v:>{w}}" for k, v in rows)
@@ -201,4 +207,4 @@ class Estimates:
     def _repr_html_(self) -> str:
         head = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in self._header())
         return (f"<p><b>{self.title}</b></p><table>{head}</table>"
-                + self.tidy().to_html(index=False, float_format=lambda v: f"{v:.4f}"))
+                + self._table().to_html(float_format=lambda v: f"{v:.4f}", na_rep=""))

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from replication.estimators import did
-from replication.report import paper, specs
+from replication.report import paper, specs, style
 from replication.data.index import entropy_index
+from replication.data.schema import BY_NAME
+from replication.report.tables import ROW_LABELS
 
 TABLE_LABEL = {1: "Table 1", 2: "Table 2", 3: "Table 3", 4: "Table 4", 5: "Table 5", 6: "Table 6", 7: "Table 7"}
 
@@ -213,3 +215,68 @@ def summary(card: pd.DataFrame) -> pd.DataFrame:
         "not computed": g["ours"].apply(lambda s: int(s.isna().sum())),
         "CI covers truth": g["CI covers truth"].apply(lambda s: s.dropna().mean() if s.notna().any() else np.nan),
     })
+
+
+VERDICTS = ["same sign", "same significance", "within tolerance", "CI covers truth"]
+
+
+def _shown(row: str, value, precision: int) -> str:
+    """A scorecard number as the book shows it: N as an integer, p with its floor."""
+    if row == "N":
+        return style.fmt_count(value)
+    if row == "p":
+        return style.fmt_p(value)
+    return style.fmt_number(value, precision)
+
+
+def _number_label(table: str, column: str, row: str) -> str:
+    """Which number a scorecard row is, in words: "(1) Pergdp", "small & medium did",
+    "regime 1", "Average wage" (Table 1's indicators by their label)."""
+    if table == "Table 1" and row in BY_NAME:
+        return BY_NAME[row].label
+    what = ROW_LABELS.get(row) or style.label(row)
+    return what if column in ("coef", "weight") else f"{style.label(column)}\u00a0{what}"  # no break inside
+
+
+def display_table(card: pd.DataFrame, precision: int = 3) -> pd.DataFrame:
+    """The scorecard as the book shows it, one paper table at a time (display only: the
+    numbers and verdicts are :func:`scorecard`'s): the number (its column and row), the
+    paper's value beside ours beside the truth, each formatted by what it is, and the
+    verdicts that apply to some number of ``card``; the CSV keeps the intervals. A note
+    column only when a number has a note."""
+    number = [_number_label(t, c, r) for t, c, r in zip(card["table"], card["column"], card["row"])]
+    out = pd.DataFrame({
+        "number": number,
+        "paper": [_shown(r, v, precision) for r, v in zip(card["row"], card["paper"])],
+        "ours": [_shown(r, v, precision) for r, v in zip(card["row"], card["ours"])],
+        "truth": [_shown(r, v, precision) for r, v in zip(card["row"], card["truth"])],
+        **{v: card[v].to_numpy() for v in VERDICTS if card[v].notna().any()},
+    }, index=card.index)
+    if card["note"].fillna("").astype(str).str.strip().any():
+        out["note"] = card["note"].to_numpy()
+    return out
+
+
+def display_parts(card: pd.DataFrame):
+    """(table, its rows) in the paper's order: Tables 1 to 7, then Figure 1."""
+    def order(name: str):
+        kind, _, number = name.partition(" ")
+        return (kind != "Table", int(number) if number.isdigit() else 0, name)
+    for name in sorted(card["table"].unique(), key=order):
+        yield name, card[card["table"] == name]
+
+
+def display_summary(table: str, part: pd.DataFrame) -> str:
+    """The line a collapsed part of the scorecard shows: how many numbers, how many within
+    the tolerance, and the coefficients' sign and significance agreement."""
+    n = len(part)
+    within = part["within tolerance"].dropna()
+    text = f"{table}: {n} number{'s' if n != 1 else ''}"
+    if within.size:
+        text += f", {int(within.astype(bool).sum())} of {within.size} within tolerance"
+    for col, what in (("same sign", "same sign"), ("same significance", "same significance")):
+        v = part[col].dropna()
+        if v.size:
+            text += f", {what} {int(v.astype(bool).sum())} of {v.size}"
+    missing = int(part["ours"].isna().sum())
+    return text + (f", {missing} not computed" if missing else "")

@@ -6,13 +6,21 @@ import numpy as np
 import pandas as pd
 
 from replication.estimators.threshold import HANSEN_1999_REPORTED
-from replication.report import paper
+from replication.report import paper, style
 from replication.report.tables import cell
 
 
+# the columns of Table 5 the chapter shows (the CSV has them all: bootstrap draws, RSS, MSE)
+TABLE5_SHOWN = ["test", "paper F", "F", "paper p", "p_value", "crit_10", "crit_5", "crit_1", "estimates"]
+TABLE5_LABELS = {"F": "our F", "p_value": "our p", "estimates": "threshold estimates"}
+# the columns of a threshold test table (``test_table()``) the chapters show
+TESTS_SHOWN = ["thresholds", "F", "pvalue", "crit_10", "crit_5", "crit_1", "estimates"]
+
+
 def table5(result) -> pd.DataFrame:
-    """Table 5 layout: F, bootstrap p and critical values per number of thresholds, with
-    the paper's F and p beside ours."""
+    """Table 5 layout: per number of thresholds the paper's F beside ours, the paper's
+    bootstrap p beside ours, our critical values and threshold estimates, then the number
+    of bootstrap draws, RSS and MSE."""
 
     rep = paper.table5().set_index("thresholds")
     names = {1: "single", 2: "double", 3: "triple"}
@@ -20,8 +28,7 @@ def table5(result) -> pd.DataFrame:
     out.insert(0, "test", out["thresholds"].map(lambda k: f"{names[k]} threshold"))
     out["paper F"] = out["thresholds"].map(lambda k: rep.loc[names[k], "F"])
     out["paper p"] = out["thresholds"].map(lambda k: rep.loc[names[k], "p"])
-    return out[["test", "estimates", "F", "p_value", "crit_10", "crit_5", "crit_1", "n_boot", "paper F",
-                "paper p", "RSS", "MSE"]]
+    return out[[*TABLE5_SHOWN, "n_boot", "RSS", "MSE"]]
 
 
 def table6(result, k: int = 2, truth: dict | None = None) -> pd.DataFrame:
@@ -72,6 +79,12 @@ def hansen_comparison(example: dict) -> pd.DataFrame:
                          for name, value, f in rows])
 
 
+def _p_text(test) -> str:
+    """"= 0.340" or "< 0.020": a bootstrap p-value with its floor (one over the draws)."""
+    shown = style.bootstrap_p(test.n_draws)(test.pvalue) if test.n_draws else style.fmt_p(test.pvalue)
+    return f"< {shown[1:]}" if shown.startswith("<") else f"= {shown}"
+
+
 def sequential_reading(result, alpha: float = 0.05) -> str:
     """The tests read sequentially (stop at the first that does not reject at ``alpha``):
     how many thresholds the bootstrap supports, in a sentence."""
@@ -81,7 +94,7 @@ def sequential_reading(result, alpha: float = 0.05) -> str:
         if not t.pvalue < alpha:
             break
         k_sig = k
-    ps = ", ".join(f"{names[k]} p = {t.pvalue:.3f}" for k, t in sorted(result.tests.items()))
+    ps = ", ".join(f"{names[k]} p {_p_text(t)}" for k, t in sorted(result.tests.items()))
     return (f"Read sequentially at {alpha:.0%} ({ps}), the bootstrap tests support "
             + ("no threshold" if k_sig == 0 else f"{k_sig} threshold{'s' if k_sig > 1 else ''}")
             + ("; the two-threshold model below is shown for comparison with the paper, not because this panel "
