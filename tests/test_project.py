@@ -204,3 +204,13 @@ def test_the_size_check_can_fail(tmp_path):
     f.write_text("def f():\n" + "    x = 1\n" * MAX_FUNCTION_LINES + "\n" * (MAX_MODULE_LINES - MAX_FUNCTION_LINES))
     assert _size_offenders([f]) == [f"{f}: module of {MAX_MODULE_LINES + 1} lines (> {MAX_MODULE_LINES})",
                                     f"{f}:1 f(): {MAX_FUNCTION_LINES + 1} lines (> {MAX_FUNCTION_LINES})"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_run_time_in_chapter_prose(path):
+    """Run times change every run: they belong on the reproducibility and performance pages,
+    never in a chapter (whose tables and text are identical run to run)."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for pattern in (r"perf_counter\(", r"time\.time\(", r"monotonic\(", r"\['seconds'\]", r'\["seconds"\]'):
+        assert not re.search(pattern, code), f"{path.name} measures or prints a run time ({pattern})"
