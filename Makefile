@@ -12,7 +12,7 @@ help:
 	@echo "make book   run every notebook with papermill ($(PARAMS)) and build the HTML book"
 	@echo "make test   run the test suite (everything, as CI does)"
 	@echo "make test-fast  the suite without the tests marked slow (book, browser, real-data book,"
-	@echo "            notebook-running runner tests, Monte Carlo, 500 seeds): two pytest processes,"
+	@echo "            notebook-running runner tests, Monte Carlo, 500 seeds) on both cores,"
 	@echo "            under a minute on 2 cores, for the edit-test loop"
 	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
 	@echo "make venv   only create .venv with the pins (for the commands of 'Bringing real data')"
@@ -38,17 +38,10 @@ build: $(STAMP)
 test: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-# test-fast uses both cores: these files in one pytest process (its output is printed after
-# the other's), every other file in a second one; the tests marked slow are left out
-FAST_A := tests/test_validate.py tests/test_runner.py tests/test_simulate.py tests/test_reliability.py \
-          tests/test_reference.py tests/test_did.py tests/test_data_mode.py tests/test_threshold.py
-
+# test-fast: both cores, tests handed out one at a time (worksteal: the fast tests' module
+# fixtures are cheap to build twice); the tests marked slow are left out
 test-fast: $(STAMP)
-	@export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1; log=$$(mktemp); \
-	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider $(FAST_A) > $$log 2>&1 & a=$$!; \
-	$(BIN)/python -m pytest -q -m "not slow" $(addprefix --ignore=,$(FAST_A)); b=$$?; \
-	wait $$a; ra=$$?; echo "--- $(FAST_A):"; cat $$log; rm -f $$log; \
-	test $$b -eq 0 && test $$ra -eq 0
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist worksteal -m "not slow"
 
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name replication --display-name "Python (replication)"
