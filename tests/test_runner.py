@@ -329,3 +329,15 @@ def test_a_signal_during_the_swap_undoes_it(tmp_path, monkeypatch):
         interrupts.INTERRUPTS.uninstall()
     assert (chapters / "page.txt").read_text() == "old"
     assert sorted(p.name for p in book.iterdir()) == ["chapters"]
+
+
+def test_kernels_use_one_thread_each_unless_the_user_says_otherwise(monkeypatch):
+    """Two notebooks run side by side on two cores: multithreaded BLAS in both kernels
+    oversubscribes the cores (the book took 76 s instead of 46 s)."""
+    from replication.book.execute import THREAD_VARIABLES, kernel_environment
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert all(kernel_environment()[n] == "1" for n in THREAD_VARIABLES)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    assert kernel_environment()["OMP_NUM_THREADS"] == "4"
