@@ -75,11 +75,12 @@ def cluster_cov(bread: np.ndarray, scores: np.ndarray, clusters: np.ndarray | No
     ``X_i u_i`` (``scores``, n x k).  ``clusters`` are dense codes 0..G-1 per row.
     ``q`` is the small-sample factor (Stata: ``G/(G-1) * (N-1)/(N-K)``; see
     :func:`replication.estimators.did.small_sample`)."""
+    from replication.estimators.within import cluster_scores
+
     S = scores
     if clusters is not None:
         G = int(n_clusters if n_clusters is not None else clusters.max() + 1)
-        S = np.zeros((G, scores.shape[1]))
-        np.add.at(S, clusters, scores)
+        S = cluster_scores(scores, clusters, G)
     return q * (bread @ (S.T @ S) @ bread)
 
 
