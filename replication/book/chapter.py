@@ -206,7 +206,8 @@ class ChapterData:
 
 
 def load(seed: int, data_path: str = "", first_year: int = 2009, last_year: int = 2022, *, mapping: str = "",
-         indicators: list | None = None, index: bool = True, **index_options) -> ChapterData:
+         indicators: list | None = None, index: bool = True, dgp: dict | None = None,
+         **index_options) -> ChapterData:
     """The chapter's data: (panel with the ``nqp`` index, simulation or None, banner text, report).
 
     ``data_path`` empty = the default semi-synthetic panel for ``seed`` and the years;
@@ -222,7 +223,7 @@ def load(seed: int, data_path: str = "", first_year: int = 2009, last_year: int 
     path = resolve_data_path(data_path) if data_path else None
     kw = {"mapping": resolve_data_path(mapping)} if data_path and mapping else {}
     data = load_analysis_panel(path, years=(int(first_year), int(last_year)), seed=seed, indicators=indicators,
-                               index=index, **kw, **index_options)
+                               index=index, dgp=dgp, **kw, **index_options)
     banner = user_banner(path, data.panel) if path else SEMI_SYNTHETIC.format(seed=seed)
     return ChapterData(data.panel, data.simulation, banner, data.report)
 

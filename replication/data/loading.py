@@ -86,7 +86,7 @@ class AnalysisPanel:
 def load_analysis_panel(data_path: str | Path | pd.DataFrame | None = None, *, mapping=None,
                         indicators: list | tuple | None = None, years: tuple[int, int] | None = None,
                         seed: int = DEFAULT_SEED, index: bool = True, warn: bool = False,
-                        **index_options) -> AnalysisPanel:
+                        dgp: dict | None = None, **index_options) -> AnalysisPanel:
     """The panel an analysis starts from: validated, with the NQP index, and the truth when simulated.
 
     ``data_path`` None or ``""``: the default semi-synthetic panel for ``seed`` and
@@ -94,15 +94,20 @@ def load_analysis_panel(data_path: str | Path | pd.DataFrame | None = None, *, m
     path or a DataFrame), read with the optional ``mapping`` and restricted to ``years``
     (None keeps all), as :func:`load_panel`.  ``indicators`` builds the index
     (:func:`replication.data.index.add_index`, with ``index_options``) from a subset of
-    the 15 (None or empty: all of them); ``index=False`` adds no index.  Warnings about a
+    the 15 (None or empty: all of them); ``index=False`` adds no index.  ``dgp`` holds
+    options of the simulator (fields of :class:`replication.data.dgp.DGP`, e.g.
+    ``{"dynamic_growth": 0}``) and applies to the default panel only.  Warnings about a
     user's panel are in the report; ``warn=True`` also emits them as :class:`PanelWarning`.
     Raises :class:`PanelValidationError` when the panel cannot be used.
     """
     if _is_default(data_path):
         yrs = DEFAULT_YEARS if years is None else tuple(years)
-        panel, report = load_panel(seed=seed, years=yrs, report=True, mapping=mapping)
-        simulation = default_simulation(seed, yrs)
+        panel, report = load_panel(seed=seed, years=yrs, report=True, mapping=mapping, **(dgp or {}))
+        simulation = default_simulation(seed, yrs, **(dgp or {}))
     else:
+        if dgp:
+            raise TypeError(f"simulator options {sorted(dgp)} apply only to the default simulated panel, "
+                            "not to your data")
         with warnings.catch_warnings():
             if not warn:
                 warnings.simplefilter("ignore", PanelWarning)
