@@ -82,7 +82,7 @@ def test_parameters_cell_is_literal_typed_and_fully_parsed(path):
     assert len(inferred) == len(lines), f"papermill parsed {sorted(inferred)} of {lines}"
     for name, p in inferred.items():
         # literals only: scalars, or a list literal (the runner type-checks `-p name=[a, b]`)
-        assert p["inferred_type_name"] in ("int", "float", "str", "bool", "list"), (name, p)
+        assert p["inferred_type_name"] in ("int", "float", "str", "bool", "list", "dict"), (name, p)
         if p["inferred_type_name"] == "list":
             import ast
 
