@@ -250,6 +250,18 @@ def apply_data_mode(path: str | Path) -> int:
     return removed
 
 
+WORLD_LINK = " What the simulator planted, as equations and a parameter table: [the simulated world](../simulated-world.html)."
+
+
+def glue_banner(banner: str, user_data: bool) -> None:
+    """Glue the chapter's data banner (pasted with ``{glue:md}`` in the chapter's first cell);
+    on the default data it links to the page that describes the simulated world."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue("data_banner", Markdown(banner if user_data else banner + WORLD_LINK), display=False)
+
+
 def glue_figure(name: str, fig) -> None:
     """Glue a figure for a ``{glue:figure}`` directive and close it, so that the inline
     backend does not also print it under the (hidden) code cell."""
