@@ -254,8 +254,10 @@ def test_dropping_each_batch_takes_the_users_names(data):
 
 def test_wild_cluster_bootstrap_is_wildboottests_and_a_test_result(data):
     """The wild cluster restricted bootstrap equals ``wildboottest.wildboottest`` on the same
-    dummy-variable model and seed; the result is a TestResult whose p-value is the share of
-    bootstrap |t| above |t| (its null_distribution)."""
+    dummy-variable model and seed (our matrix form of its algorithm: the same p-value exactly,
+    the t statistic and every bootstrap t to rounding, 1e-9 relative: the two sum in different
+    orders); the result is a TestResult whose p-value is the share of bootstrap |t| above |t|
+    (its null_distribution)."""
     import statsmodels.api as sm
     from wildboottest.wildboottest import wildboottest
 
@@ -272,8 +274,48 @@ def test_wild_cluster_bootstrap_is_wildboottests_and_a_test_result(data):
     ref = wildboottest(sm.OLS(sub["nqp"].to_numpy(float), X), B=299, cluster=sub["city_code"].to_numpy(),
                        param="did", seed=7, show=False, parallel=False)
     assert res.pvalue == pytest.approx(float(ref["p-value"].iloc[0]), abs=0)
-    assert res.statistic == pytest.approx(float(ref["statistic"].iloc[0]), rel=1e-12)
+    assert res.statistic == pytest.approx(float(ref["statistic"].iloc[0]), rel=1e-9)
+    from wildboottest.wildboottest import WildboottestCL
+
+    R = np.zeros(X.shape[1])
+    R[list(X.columns).index("did")] = 1.0
+    boot = WildboottestCL(X=X.to_numpy(float), Y=sub["nqp"].to_numpy(float), cluster=sub["city_code"].to_numpy(),
+                          R=R, B=299, seed=np.random.default_rng(7), parallel=False)
+    boot.get_scores(bootstrap_type="11", impose_null=True, adj=True, cluster_adj=True)
+    boot.get_weights(weights_type="rademacher")
+    boot.get_numer()
+    boot.get_denom()
+    boot.get_tboot()
+    np.testing.assert_allclose(res.null_distribution, np.ravel(boot.t_boot), rtol=1e-9)
     assert res.pvalue == pytest.approx(np.mean(np.abs(res.statistic) < np.abs(res.null_distribution)), abs=0)
     # the bootstrap t of the full model agrees with our clustered t to the small-sample factor's difference
     t = did.twfe(sub, "nqp", "did", ["pergdp", "urb"]).tstats["did"]
     assert res.statistic == pytest.approx(t, rel=0.05)
+
+
+@pytest.mark.parametrize("weights_type", ["rademacher", "webb"])
+def test_wild_cluster_bootstrap_enumeration_and_other_weights_equal_wildboottest(data, weights_type):
+    """Few clusters (8 cities): Rademacher weights enumerate all 2^8 sign vectors, as
+    ``wildboottest`` does; Webb's six-point weights are drawn as it draws them."""
+    from wildboottest.wildboottest import WildboottestCL
+
+    from replication.estimators import robustness
+
+    keep = np.sort(data["city_code"].unique())[:8]
+    sub = data[data["city_code"].isin(keep)].sort_values(["city_code", "year"]).reset_index(drop=True)
+    res = robustness.wild_cluster_pvalue(sub, "nqp", "did", ["pergdp"], n_draws=999, seed=3,
+                                         weights_type=weights_type)
+    X = np.column_stack([np.ones(len(sub)), sub[["did", "pergdp"]].to_numpy(float),
+                         pd.get_dummies(sub["city_code"], drop_first=True, dtype=float).to_numpy(),
+                         pd.get_dummies(sub["year"], drop_first=True, dtype=float).to_numpy()])
+    R = np.zeros(X.shape[1])
+    R[1] = 1.0
+    boot = WildboottestCL(X=X, Y=sub["nqp"].to_numpy(float), cluster=sub["city_code"].to_numpy(), R=R, B=999,
+                          seed=np.random.default_rng(3), parallel=False)
+    boot.get_scores(bootstrap_type="11", impose_null=True, adj=True, cluster_adj=True)
+    boot.get_weights(weights_type=weights_type)
+    boot.get_numer()
+    boot.get_denom()
+    boot.get_tboot()
+    assert res.n_draws == (2 ** 8 if weights_type == "rademacher" else 999)
+    np.testing.assert_allclose(res.null_distribution, np.ravel(boot.t_boot), rtol=1e-9)
