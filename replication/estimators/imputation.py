@@ -14,26 +14,25 @@ from replication.estimators.staggered_results import ImputationResult
 
 
 def _weighted_effects(Z: np.ndarray, codes_e, ne, codes_t, nt, w):
-    """Unit and period effects of the columns of Z (weighted least squares on the dummies,
-    by alternating projections), and the residuals."""
+    """Unit and period effects of the columns of Z (weighted least squares on the two sets of
+    dummies), and the residuals.
 
-    def wmean(A, codes, n):
-        num = within._indicator(codes, n) @ (A * w[:, None])
-        den = np.bincount(codes, weights=w, minlength=n)
-        return num / den[:, None]
-
-    R = Z.copy()
-    ae, at = np.zeros((ne, Z.shape[1])), np.zeros((nt, Z.shape[1]))
-    for _ in range(500):
-        ae_new = wmean(R + ae[codes_e], codes_e, ne)
-        R = R + ae[codes_e] - ae_new[codes_e]
-        at_new = wmean(R + at[codes_t], codes_t, nt)
-        R = R + at[codes_t] - at_new[codes_t]
-        delta = max(np.abs(ae_new - ae).max(), np.abs(at_new - at).max())
-        ae, at = ae_new, at_new
-        if delta < 1e-12:
-            break
-    return ae, at, R
+    Exact, not iterated: eliminating the unit effects ``a = (r_e - C b) / W_e`` from the
+    normal equations leaves the period system ``(diag(W_t) - C' diag(1/W_e) C) b = r_t -
+    C' (r_e / W_e)`` (``C``: the unit x period table of weights), nt x nt, solved by least
+    squares (its one-dimensional null space is the usual normalisation of the two sets of
+    effects; the fitted ``a_e + b_t`` do not depend on it)."""
+    We = np.bincount(codes_e, weights=w, minlength=ne)
+    Wt = np.bincount(codes_t, weights=w, minlength=nt)
+    C = np.bincount(codes_e * nt + codes_t, weights=w, minlength=ne * nt).reshape(ne, nt)
+    Zw = Z * w[:, None]
+    re = within._indicator(codes_e, ne) @ Zw
+    rt = within._indicator(codes_t, nt) @ Zw
+    Ce = C / We[:, None]
+    M = np.diag(Wt) - C.T @ Ce
+    at = np.linalg.lstsq(M, rt - Ce.T @ re, rcond=None)[0]
+    ae = re / We[:, None] - Ce @ at
+    return ae, at, Z - ae[codes_e] - at[codes_t]
 
 
 def _impute(Y: np.ndarray, X: np.ndarray, D: np.ndarray, ent: np.ndarray, tim: np.ndarray, w_ent: np.ndarray):
