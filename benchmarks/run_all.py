@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_placebo.py", "bench_threshold.py", "bench_honest.py", "bench_pipeline.py", "bench_scale.py"]
+BENCHES = ["bench_placebo.py", "bench_threshold.py", "bench_honest.py", "bench_pipeline.py", "bench_scale.py",
+           "bench_montecarlo.py"]
 
 
 def main() -> int:

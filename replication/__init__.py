@@ -35,6 +35,8 @@ The names are imported lazily (PEP 562), so ``import replication`` stays cheap:
 ``sun_abraham``            Sun-Abraham interaction-weighted event study
 ``imputation``             Borusyak-Jaravel-Spiess imputation ATT
 ``honest_did``             Rambachan-Roth sensitivity of an event study
+``StudyOptions``           a Monte Carlo study of the simulator (``replication.montecarlo``)
+``run_study``              run it: bias, RMSE, coverage and rejection rates per estimator
 =========================  =====================================================
 """
 __version__ = "0.1.0"
@@ -60,6 +62,8 @@ _LAZY = {
     "sun_abraham": ("replication.estimators.staggered", "sun_abraham"),
     "imputation": ("replication.estimators.staggered", "imputation"),
     "honest_did": ("replication.estimators.api", "honest_did"),
+    "StudyOptions": ("replication.montecarlo.options", "StudyOptions"),
+    "run_study": ("replication.montecarlo.runner", "run_study"),
 }
 
 __all__ = list(_LAZY)

@@ -7,9 +7,13 @@
 * ``simulate --out PATH [--seed N] [--years A B]``  write the semi-synthetic panel.
 * ``run [--params FILE] [--only 01 03] [-p name=value]``  execute the notebooks with
                       papermill into the book's chapter folder (atomically).
-* ``build``           render the HTML book from the executed notebooks.
+* ``build [--student]``  render the HTML book from the executed notebooks (``--student``: the
+                      student edition, without solutions, into ``book/_build/student/html``).
 * ``check [--data PATH [--map MAPPING.yaml]] [--tolerance X]``  the scorecard; exit 1 when a number misses the tolerance.
 * ``codebook [--write]``  the codebook table of ``data/README.md``, generated from the schema.
+* ``montecarlo --reps N --out RESULTS.csv [--jobs K] [--scheduler ADDRESS] [--dgp key=value ...]
+  [--calibration default|paper] [--seed S] [--fixed-design] [--null]``  the Monte Carlo study
+                      (:mod:`replication.montecarlo.command`).
 
 Errors a user can fix never print a traceback.
 """
@@ -109,7 +113,7 @@ def _build(a) -> int:
     from replication.book.runner import RunError, build_book
 
     try:
-        build_book(strict=not a.no_strict)
+        build_book(strict=not a.no_strict, student=a.student)
     except RunError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.code
@@ -206,6 +210,12 @@ def _codebook(a) -> int:
     return 0 if new == text else 1
 
 
+def _montecarlo(a) -> int:
+    from replication.montecarlo.command import run
+
+    return run(a)
+
+
 def main(argv: list[str] | None = None) -> int:
     from replication.data import DEFAULT_SEED
 
@@ -235,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     r.set_defaults(func=_run)
     b = sub.add_parser("build", help="render the HTML book")
     b.add_argument("--no-strict", action="store_true")
+    b.add_argument("--student", action="store_true",
+                   help="the student edition: the same book without solutions, into book/_build/student/html")
     b.set_defaults(func=_build)
     k = sub.add_parser("check", help="the replication scorecard: every reported number beside ours")
     k.add_argument("--data", help="your panel (.csv, .xlsx, .parquet, .dta); default: the semi-synthetic panel")
@@ -249,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("codebook", help="print the codebook table (exit 1 if data/README.md is stale)")
     c.add_argument("--write", action="store_true", help="rewrite the table in data/README.md")
     c.set_defaults(func=_codebook)
+    from replication.montecarlo.command import add_arguments as _mc_arguments
+
+    mc = sub.add_parser("montecarlo", help="Monte Carlo study: bias, coverage, size and power of the estimators")
+    _mc_arguments(mc)
+    mc.set_defaults(func=_montecarlo)
     a = ap.parse_args(argv)
     try:
         rc = a.func(a)

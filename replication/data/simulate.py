@@ -87,7 +87,8 @@ class SimulatedPanel:
         return pd.DataFrame(rows, columns=["parameter", "value"])
 
 
-def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), **dgp_options) -> SimulatedPanel:
+def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), *, design_seed: int | None = None,
+                   **dgp_options) -> SimulatedPanel:
     """Simulate the semi-synthetic panel for the real roster of ``years``.
 
     ``seed`` seeds one ``numpy.random.Generator`` (PCG64); the same seed, years and
@@ -97,15 +98,23 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     The steps below draw from the generator in a fixed order (city factors, controls,
     pilots, effect intensity, mediators, indicators, missing cells): reordering them
     would change every panel.
+
+    ``design_seed`` holds the design fixed: the city factors, controls (hence ``isu``),
+    pilot assignment and the positions of the missing cells are drawn from a second
+    generator seeded with ``design_seed``, and only the outcomes (effect intensity,
+    mediators, indicators) from ``seed``; panels with the same ``design_seed`` share
+    their design and differ in their outcomes (the Monte Carlo's fixed-design option).
+    ``None`` (the default) draws everything from ``seed``, as above.
     """
     dgp = _make_dgp(dgp_options)
     rng = np.random.default_rng(seed)
+    drng = rng if design_seed is None else np.random.default_rng(design_seed)  # the design's generator
     g = _Grid.of(years)
     if sum(dgp.batch_sizes) > g.n:
         raise ValueError(f"batch sizes {dgp.batch_sizes} exceed the {g.n} cities of the roster")
-    city = _city_factors(g, rng)
-    ctrl = _controls(g, rng, city)
-    pilots = _assign_pilots(g, rng, dgp, city, ctrl)
+    city = _city_factors(g, drng)
+    ctrl = _controls(g, drng, city)
+    pilots = _assign_pilots(g, drng, dgp, city, ctrl)
     kappa, regime, pre = _effect_intensity(g, rng, dgp, city, ctrl["isu"], pilots)
     hc0, st0 = _mediators(g, rng, city, ctrl["pergdp"])
     model = _IndicatorModel(g, rng, dgp, city["dev"], ctrl, kappa, pre)
@@ -116,7 +125,7 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     df = _assemble(g, pilots["pilot_year"], Y1, {**ctrl, "hc": hc1, "st": st1})
     # the truth is computed on first access of .truth, from the panel before any cell is deleted
     truth = partial(compute_truth, df.copy(), dgp, model, Y0, (hc0, st0), pilots, regime)
-    _delete_cells(df, rng, dgp, g)
+    _delete_cells(df, drng, dgp, g)
     return SimulatedPanel(panel=df, dgp=dgp, seed=seed, years=(g.a, g.b), compute_truth=truth)
 
 
