@@ -6,10 +6,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PARAMS ?= params/paper.yaml
 
-.PHONY: book run build test test-fast lab bench pins clean help venv
+.PHONY: book run build student test test-fast lab bench pins clean help venv
 
 help:
 	@echo "make book   run every notebook with papermill ($(PARAMS)) and build the HTML book"
+	@echo "make student  the student edition (no solutions) into book/_build/student/html, after make book"
 	@echo "make test   run the test suite (everything, as CI does)"
 	@echo "make test-fast  the suite without the tests marked slow (book, browser, real-data book,"
 	@echo "            notebook-running runner tests, Monte Carlo, 500 seeds) on both cores,"
@@ -32,6 +33,10 @@ run: $(STAMP)
 
 build: $(STAMP)
 	$(BIN)/python -m replication build
+
+# the student edition: the same executed chapters without solutions (run `make book` first)
+student: $(STAMP)
+	$(BIN)/python -m replication build --student
 
 # test: both cores (pytest-xdist), each test file on one worker (its module fixtures built
 # once); the executed book is shared by the workers (tests/conftest.py, a file lock)

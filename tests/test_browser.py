@@ -500,6 +500,65 @@ def test_reproducibility_page_shows_the_versions_and_the_run_record(visits, book
     assert not missing, _report("rows of the run record missing from the reproducibility page", missing)
 
 
+# the parameters table of a chapter, opened: each row's box and font (issue 18)
+PARAMETERS_JS = """
+() => {
+  const d = document.querySelector('article details.parameters-table');
+  if (!d) return null;
+  d.open = true;
+  const col = document.querySelector('article.bd-article').getBoundingClientRect();
+  return {column: [col.left, col.right], docWidth: document.documentElement.scrollWidth,
+          rows: [...d.querySelectorAll('tbody tr')].map((tr) => {
+            const r = tr.getBoundingClientRect();
+            const cells = [...tr.querySelectorAll('td')].map((td) => ({
+              text: td.innerText.trim(), label: getComputedStyle(td, '::before').content,
+              left: td.getBoundingClientRect().left,
+              right: td.getBoundingClientRect().right, font: parseFloat(getComputedStyle(td).fontSize),
+              visible: td.getBoundingClientRect().width > 0 && getComputedStyle(td).display !== 'none'}));
+            return {left: r.left, right: r.right, cells};
+          })};
+}
+"""
+
+
+@slow
+def test_every_chapter_shows_its_parameters_legibly_on_a_phone(book_server):
+    """At 390 px the table "Parameters of this chapter" (opened) fits the article column:
+    every cell of every row visible, inside the column, in at least 12 px, each value
+    labelled; the page does not scroll sideways."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+        for chapter in CHAPTERS:
+            page.goto(f"{book_server}/chapters/{chapter}.html", wait_until="load", timeout=60_000)
+            page.evaluate(SETTLE_JS)
+            got = page.evaluate(PARAMETERS_JS)
+            if not got or not got["rows"]:
+                problems.append(f"{chapter}: no parameters table")
+                continue
+            left, right = got["column"]
+            if got["docWidth"] > 390 + TOLERANCE_PX:
+                problems.append(f"{chapter}: the page is {got['docWidth']} px wide with the table open")
+            for row in got["rows"]:
+                name = row["cells"][0]["text"]
+                for cell in row["cells"]:
+                    if not cell["visible"] or cell["font"] < 12:
+                        problems.append(f"{chapter}: {name}: a cell hidden or in {cell['font']} px: {cell['text']!r}")
+                    elif cell["left"] < left - TOLERANCE_PX or cell["right"] > right + TOLERANCE_PX:
+                        problems.append(f"{chapter}: {name}: {cell['text']!r} spans {cell['left']:.0f}–"
+                                        f"{cell['right']:.0f} px, outside the column {left:.0f}–{right:.0f} px")
+                labels = [c["label"].strip('"').rstrip(": ") for c in row["cells"][1:]]
+                if labels != ["Type", "Value in this run", "Meaning", "Set by"]:
+                    problems.append(f"{chapter}: {name}: the lines are not labelled: {labels}")
+        browser.close()
+    assert not problems, _report("parameters tables that a phone does not show whole", problems)
+
+
 # ---------------------------------------------------------------------------------------
 # static checks: citations and directive syntax (no browser, fast)
 

@@ -255,7 +255,9 @@ def test_a_panel_outside_the_project_is_never_named_by_its_absolute_path(tmp_pat
     nb = nbformat.read(chapters / "98_probe.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and str(elsewhere) in injected[0].source  # re-running the notebook still works
-    assert "remove-input" in injected[0].metadata["tags"], "the page must not show the absolute path"
+    assert "remove-cell" in injected[0].metadata["tags"], "the page must not show the absolute path"
+    table = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", [])).outputs[0]["data"]["text/html"]
+    assert '"my panel.csv" (outside the project)' in table and str(elsewhere) not in table
     assert str(tmp_path) not in json.dumps(nb.metadata.get("papermill", {}).get("input_path", ""))
 
 
@@ -341,3 +343,189 @@ def test_kernels_use_one_thread_each_unless_the_user_says_otherwise(monkeypatch)
     assert all(kernel_environment()[n] == "1" for n in THREAD_VARIABLES)
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     assert kernel_environment()["OMP_NUM_THREADS"] == "4"
+
+
+# ---------------------------------------------------------------------------------------
+# dgp: the simulator options, checked like every other parameter before anything runs
+
+def _dgp_error(*overrides, params_file=None, only=("03_baseline",)) -> str:
+    nbs = [p for p in notebooks() if p.stem in only]
+    with pytest.raises(RunError) as e:
+        resolve_parameters(params_file, nbs, list(overrides))
+    return str(e.value)
+
+
+def test_dgp_options_are_passed_through_when_valid():
+    p = resolve_parameters(None, notebooks(), ["dgp={dynamic_growth: 0, pretrend: 0.1, thresholds: [0.5, 1.2], "
+                                               "batch_years: [2012, 2014], batch_sizes: [40, 40], "
+                                               "region_effects: [[west, 1], [east, 0], [central, -1]]}"])
+    assert p["03_baseline"]["dgp"] == {"dynamic_growth": 0, "pretrend": 0.1, "thresholds": [0.5, 1.2],
+                                       "batch_years": [2012, 2014], "batch_sizes": [40, 40],
+                                       "region_effects": [["west", 1], ["east", 0], ["central", -1]]}
+    assert "dgp" not in p["90_library"]  # a page without the parameter does not get it
+
+
+def test_an_unknown_dgp_option_names_the_closest_field():
+    msg = _dgp_error("dgp={dynamic_growht: 0}")
+    assert "'dynamic_growht' is not a simulator option; did you mean 'dynamic_growth'?" in msg
+    assert "nothing was run" in msg and "pretrend" in msg  # the list of the options
+    assert "write a space after the colon" in _dgp_error("dgp={dynamic_growth:0}")
+
+
+def test_dgp_values_are_checked_against_the_field_types(tmp_path):
+    ok = resolve_parameters(None, notebooks()[:1], ["dgp={effect_scale: 2, thresholds: [1, 2]}"])
+    assert ok["01_data"]["dgp"]["effect_scale"] == 2  # a float field takes an int, a tuple field a list
+    for value, expected in [("{effect_scale: two}", "'effect_scale' must be a number (default 1.5), got 'two'"),
+                            ("{pretrend: true}", "'pretrend' must be a number"),
+                            ("{thresholds: [0.5]}", "'thresholds' must be a list of 2 numbers"),
+                            ("{thresholds: 0.5}", "'thresholds' must be a list of 2 numbers"),
+                            ("{regime_effects: [1, 2, x]}", "'regime_effects' must be a list of 3 numbers"),
+                            ("{batch_sizes: [30.5, 30, 30]}", "'batch_sizes' must be a list of ints"),
+                            ("{region_effects: [[east, 1], [west, 1]]}", "'region_effects' must give one value to each of"),
+                            ("{size_effects: [[large, 1], [small, 0]]}", "'size_effects' must give one value to each of"),
+                            ("{batch_years: [2012, 2013]}", "batch_years [2012, 2013] and batch_sizes [37, 33, 25]"),
+                            ]:
+        assert expected in _dgp_error(f"dgp={value}"), value
+    assert "must be dict" in _dgp_error("dgp=dynamic_growth") and 'dgp={dynamic_growth: 0' in _dgp_error("dgp=5")
+    f = tmp_path / "p.yaml"  # the parameter file is checked the same way
+    f.write_text("03_baseline:\n  dgp: {mu: [1]}\n")
+    assert "'mu' must be a number" in _dgp_error(params_file=f)
+
+
+def test_dgp_with_a_user_panel_is_refused():
+    msg = _dgp_error("dgp={pretrend: 0.1}", "data_path=data/raw/panel.csv")
+    assert "simulator options apply only to the default data; remove -p dgp=… or data_path" in msg
+    resolve_parameters(None, notebooks()[:1], ["dgp={}", "data_path=data/raw/panel.csv"])  # empty: fine
+
+
+def test_a_bad_dgp_stops_the_run_before_any_notebook(tmp_path):
+    """From the command line: exit 1, the message, no traceback, nothing started."""
+    proj = tmp_path / "project"
+    for d in ("notebooks", "params", "data/reference"):
+        shutil.copytree(ROOT / d, proj / d)
+    (proj / "book" / "chapters").mkdir(parents=True)
+    trace = tmp_path / "trace"
+    proc = _run(proj, "--only", "03", "-p", "dgp={dynamic_grwth: 0}", env={"REPLICATION_RUNNER_TRACE": str(trace)})
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, (out, err)
+    assert "did you mean 'dynamic_growth'?" in err and "Traceback" not in err
+    assert trace.read_text().split() == ["params"]
+    assert not list((proj / "book").glob(".staging-*"))
+
+
+# ---------------------------------------------------------------------------------------
+# the parameters a reader can change, on the page
+
+TABLE_PARAMETERS = ('seed: int = 20251206  # seed of the semi-synthetic default panel and of the placebo draws\n'
+                    'data_path: str = ""  # empty for the default semi-synthetic panel, else your panel (CSV, xlsx)\n'
+                    'dgp: dict = {}  # options of the simulator, e.g. {"dynamic_growth": 0}\n'
+                    'n_placebo: int = 500  # placebo draws, as in the paper\n'
+                    'placebo_scheme: str = "cohort"  # cohort keeps the batch sizes\n')
+
+
+def _executed(path, used: dict):
+    """A notebook as papermill leaves it: the parameters cell, the injected cell, the values."""
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell(TABLE_PARAMETERS)
+    p.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell("# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in used.items()))
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"), p, injected, nbformat.v4.new_code_cell("x = 1")]
+    nb.metadata["papermill"] = {"parameters": used, "input_path": "notebooks/03_baseline.ipynb",
+                                "output_path": str(path)}
+    nbformat.write(nb, path)
+
+
+def _table_rows(html_text: str) -> dict:
+    from bs4 import BeautifulSoup
+
+    table = BeautifulSoup(html_text, "html.parser").find("table")
+    heads = [th.get_text(" ", strip=True) for th in table.find("thead").find_all("th")]
+    rows = [[td.get_text("", strip=True) for td in tr.find_all("td")] for tr in table.find("tbody").find_all("tr")]
+    return {r[0]: dict(zip(heads, r)) for r in rows}
+
+
+def test_the_page_shows_the_parameters_table_instead_of_the_injected_cell(tmp_path):
+    from replication.book.postprocess import postprocess
+
+    path = tmp_path / "03_baseline.ipynb"
+    _executed(path, {"seed": 20251206, "data_path": "", "n_placebo": 50, "dgp": {"dynamic_growth": 0}})
+    postprocess(str(path), {"seed": "params/quick.yaml", "data_path": "params/quick.yaml",
+                            "n_placebo": "params/quick.yaml", "dgp": "-p"})
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "remove-cell" in injected.metadata["tags"], "papermill's cell is not shown"
+    assert "remove-input" in cell.metadata["tags"] and "remove-cell" not in cell.metadata["tags"]
+    assert cell.source == TABLE_PARAMETERS, "the notebook can be run again"
+    (out,) = cell.outputs
+    page = out["data"]["text/html"]
+    assert '<details class="book-table-toggle parameters-table">' in page and "Parameters of this chapter" in page
+    rows = _table_rows(page)
+    assert list(rows) == ["seed", "data_path", "dgp", "n_placebo", "placebo_scheme"]
+    assert rows["n_placebo"] == {"Parameter": "n_placebo", "Type": "int", "Value in this run": "50",
+                                 "Meaning": "placebo draws, as in the paper", "Set by": "params/quick.yaml"}
+    assert rows["dgp"]["Value in this run"] == '{"dynamic_growth": 0}' and rows["dgp"]["Set by"] == "-p (command line)"
+    assert rows["placebo_scheme"]["Value in this run"] == '"cohort"'
+    assert rows["placebo_scheme"]["Set by"] == "notebook (default)"
+    assert "@media (max-width: 600px)" in page and 'class="book-table"' in page
+    assert nb.metadata["papermill"]["parameters"]["n_placebo"] == 50, "the run's values stay in the metadata"
+    assert nb.metadata["replication"]["parameter_sources"]["dgp"] == "-p"
+    postprocess(str(path))  # idempotent: the same single table, the sources kept
+    again = nbformat.read(path, as_version=4)
+    cell = next(c for c in again.cells if "parameters" in c.metadata.get("tags", []))
+    assert len(cell.outputs) == 1 and _table_rows(cell.outputs[0]["data"]["text/html"]) == rows
+
+
+def test_on_a_user_panel_the_parameters_table_does_not_speak_of_the_simulator(tmp_path):
+    from replication.book.postprocess import postprocess, without_simulator
+
+    path = tmp_path / "03_baseline.ipynb"
+    _executed(path, {"data_path": "data/raw/panel.csv"})
+    postprocess(str(path), {"data_path": "-p"})
+    nb = nbformat.read(path, as_version=4)
+    page = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", [])).outputs[0]["data"]["text/html"]
+    rows = _table_rows(page)
+    assert "dgp" not in rows
+    assert rows["seed"]["Meaning"] == "seed of the placebo draws"
+    assert rows["data_path"]["Meaning"] == "your panel (CSV, xlsx)"
+    assert rows["data_path"]["Value in this run"] == '"data/raw/panel.csv"'
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    for style in soup.select("style"):
+        style.decompose()
+    text = soup.get_text(" ")  # as tests/test_real_data.py reads a page (cells side by side)
+    assert not re.search(r"simulat|synthetic|planted|truth|true (ATT|effect|threshold|group)|data-generating|"
+                         r"default data|\bDGP\b", text, re.I), text
+    assert without_simulator("seed of the semi-synthetic default panel") == "not used with your data"
+    assert without_simulator("seed of the semi-synthetic default panel, the matching order and the bootstrap") == \
+        "seed of the matching order and the bootstrap"
+
+
+@pytest.mark.slow  # reads the executed book (fixture book_project): excluded by `make test-fast`
+def test_every_chapter_shows_its_parameters_with_this_runs_values(book_project, book_html):
+    import yaml
+
+    from replication.book.parameters import declared_parameters
+
+    quick = yaml.safe_load((ROOT / "params" / "quick.yaml").read_text())
+    chapters = book_project / "book" / "chapters"
+    for src in notebooks():
+        nb = nbformat.read(chapters / src.name, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assert not any("injected-parameters" in c.metadata.get("tags", []) and "remove-cell" not in
+                       c.metadata["tags"] for c in nb.cells), src.stem
+        rows = _table_rows(cell.outputs[0]["data"]["text/html"])
+        assert list(rows) == list(declared_parameters(src)), src.stem
+        used = nb.metadata["papermill"]["parameters"]
+        from_file = {**quick.get("defaults", {}), **(quick.get(src.stem) or {})}
+        for name, row in rows.items():
+            assert row["Meaning"], (src.stem, name)
+            if name in from_file:
+                assert row["Set by"] == "params/quick.yaml" and name in used, (src.stem, name, row)
+            else:
+                assert row["Set by"] == "notebook (default)", (src.stem, name, row)
+        page = (book_html / "chapters" / f"{src.stem}.html").read_text(encoding="utf-8")
+        assert page.count("Parameters of this chapter") == 1, src.stem
+        assert "# Parameters" not in page and "injected-parameters" not in page, src.stem

@@ -3,7 +3,8 @@
 Each process runs in a session of its own, so that an interrupt can stop it and its kernel
 together (:meth:`Job.kill`).  Starting a process is a critical section: a started process
 is always known to the cleanup (:func:`replication.book.staging.cleanup`).  A successful
-notebook is post-processed for the book (:func:`replication.book.postprocess.postprocess`);
+notebook is post-processed for the book (:func:`replication.book.postprocess.postprocess`:
+the table of its parameters, with where each value came from);
 a failed one is described by its first error.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import yaml
 
 from replication.book.interrupts import INTERRUPTS, phase
 from replication.book.postprocess import postprocess
-from replication.book.staging import Staging, stop
+from replication.book.staging import OUTPUTS, Staging, stop
 
 
 def first_error(path: Path) -> str | None:
@@ -50,18 +51,61 @@ def kernel_environment() -> dict:
     return env
 
 
+def without_default_data_code(nb: Path, tmp: Path) -> Path:
+    """A copy of the notebook without its code cells tagged ``default-data``: on a user's
+    panel they are never executed (they study the simulator: its truth, its options), only
+    their markdown is removed after the run (:func:`replication.book.chapter.apply_data_mode`)."""
+    import nbformat
+
+    from replication.book.chapter import DEFAULT_ONLY
+
+    book = nbformat.read(str(nb), as_version=4)
+    book.cells = [c for c in book.cells if not (c.cell_type == "code" and DEFAULT_ONLY in c.metadata.get("tags", []))]
+    path = tmp / f"{nb.stem}.user-data.ipynb"
+    nbformat.write(book, str(path))
+    return path
+
+
+def _restore_input_path(out: Path, nb: Path) -> None:
+    """The executed notebook names the chapter it ran, not the filtered copy in the run's temporary folder."""
+    import nbformat
+
+    if not out.exists():
+        return
+    book = nbformat.read(str(out), as_version=4)
+    book.metadata.setdefault("papermill", {})["input_path"] = str(nb)
+    nbformat.write(book, str(out))
+
+
+def by_expected_time(nbs: list[Path], record: Path) -> list[Path]:
+    """The notebooks, longest first by the last recorded run (``run_summary.csv``), so that two
+    at a time finish together (longest-processing-time first); the others keep their order."""
+    import csv
+
+    seconds = {}
+    if record.exists():
+        with open(record, newline="") as f:
+            for r in csv.DictReader(f):
+                try:
+                    seconds[r["notebook"]] = float(r["seconds"])
+                except (KeyError, ValueError):
+                    pass
+    return sorted(nbs, key=lambda nb: -seconds.get(nb.stem, 0.0))
+
+
 class Job:
     """One notebook executed by papermill in its own process session (so that an
     interrupt can stop it and its kernel together)."""
 
-    def __init__(self, nb: Path, out: Path, params: dict, cwd: Path, tmp: Path):
-        self.nb, self.out = nb, out
+    def __init__(self, nb: Path, out: Path, params: dict, cwd: Path, tmp: Path, sources: dict | None = None):
+        self.nb, self.out, self.sources = nb, out, sources or {}
         pfile = tmp / f"{nb.stem}.params.yaml"
         pfile.write_text(yaml.safe_dump(params))
+        self.source = without_default_data_code(nb, tmp) if params.get("data_path") else nb
         self.log = open(tmp / f"{nb.stem}.log", "w")
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "papermill", str(nb), str(out), "-f", str(pfile), "--cwd", str(cwd),
+            [sys.executable, "-m", "papermill", str(self.source), str(out), "-f", str(pfile), "--cwd", str(cwd),
              "-k", "python3", "--no-progress-bar"],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=kernel_environment())
 
@@ -71,8 +115,10 @@ class Job:
     def result(self) -> tuple[float, str | None]:
         self.log.close()
         secs = time.perf_counter() - self.t0
+        if self.source != self.nb:
+            _restore_input_path(self.out, self.nb)
         if self.proc.returncode == 0:
-            postprocess(str(self.out))
+            postprocess(str(self.out), self.sources)
             return secs, None
         err = first_error(self.out)
         if err is None:
@@ -97,16 +143,19 @@ class Job:
         self.log.close()
 
 
-def execute_all(nbs: list[Path], params: dict, state: Staging, jobs: int, tmp: Path) -> list[dict]:
+def execute_all(nbs: list[Path], params: dict, state: Staging, jobs: int, tmp: Path,
+                sources: dict | None = None) -> list[dict]:
     """Run the notebooks into the staging folder, ``jobs`` at a time; one row per notebook
-    (notebook, seconds, status, error), sorted by notebook."""
+    (notebook, seconds, status, error), sorted by notebook.  ``sources[stem][name]`` says
+    where a value came from (the parameters table of each page shows it)."""
     phase("start")
-    queue, rows, traced = list(nbs), [], False
+    queue, rows, traced = by_expected_time(list(nbs), OUTPUTS / "run_summary.csv"), [], False
     while queue or state.running:
         while queue and len(state.running) < jobs:
             nb = queue.pop(0)
             with INTERRUPTS.critical():  # a started process is always known to the cleanup
-                state.running.append(Job(nb, state.staging / nb.name, params[nb.stem], state.staging, tmp))
+                state.running.append(Job(nb, state.staging / nb.name, params[nb.stem], state.staging, tmp,
+                                         (sources or {}).get(nb.stem, {})))
         if not traced:
             phase("execute")
             traced = True

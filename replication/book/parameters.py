@@ -1,9 +1,11 @@
 """The notebooks of a run and their parameters, checked before anything runs.
 
 papermill itself accepts any name; here every parameter of the YAML file and of ``-p
-name=value`` is checked against the notebook's ``parameters`` cell (name and type), and
-an ``indicators`` list against the 15 indicators, so that a typo stops the run with a
-message naming the notebook and the parameter.
+name=value`` is checked against the notebook's ``parameters`` cell (name and type), an
+``indicators`` list against the 15 indicators, and a ``dgp`` mapping (options of the
+simulator) against the fields of :class:`replication.data.dgp.DGP` (names and types; only
+on the default data), so that a typo stops the run with a message naming the notebook and
+the parameter.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), 
           "dict": (dict,), "tuple": (list, tuple)}
 FILE_PARAMETERS = ("data_path", "mapping")  # resolved by the runner (replication.book.datasource)
 RUNNER_PARAMETERS = ("mapping",)  # accepted even when no selected notebook declares it (used by validation)
+DGP_HINT = '; write the simulator options as a mapping, e.g. -p "dgp={dynamic_growth: 0, pretrend: 0.1}"'
 
 
 class RunError(RuntimeError):
@@ -122,6 +125,7 @@ def resolve_parameters(params_file: str | Path | None, nbs: list[Path], override
     _apply_overrides(r, overrides or [])
     r.problems += _type_problems(r.resolved, r.declared)
     r.problems += _indicator_problems(r.resolved)
+    r.problems += _dgp_problems(r.resolved)
     if r.problems:
         raise RunError("invalid parameters, nothing was run:\n  " + "\n  ".join(dict.fromkeys(r.problems)))
     if sources is not None:
@@ -186,7 +190,7 @@ def _type_problems(resolved: dict, declared: dict) -> list[str]:
             ok_types = _TYPES.get(base)
             if ok_types and not (isinstance(value, ok_types) and not (base != "bool" and isinstance(value, bool))):
                 problems.append(f"notebook {stem}: parameter '{name}' must be {tname}, got {value!r} "
-                                f"({type(value).__name__})")
+                                f"({type(value).__name__})" + (DGP_HINT if name == "dgp" else ""))
     return problems
 
 
@@ -209,6 +213,103 @@ def _indicator_problems(resolved: dict) -> list[str]:
         if 0 < len(chosen) < 2:
             problems.append("indicators: an index needs at least 2 indicators (empty = all 15)")
     return problems
+
+
+def _dgp_problems(resolved: dict) -> list[str]:
+    """A ``dgp`` mapping: every key a field of the simulator's :class:`~replication.data.dgp.DGP`
+    (else the closest field), every value of the field's type (float fields take ints, tuple
+    fields lists of the right length and element types), and no ``data_path`` beside it."""
+    problems = []
+    for values in resolved.values():
+        options = values.get("dgp")
+        if not isinstance(options, dict) or not options:
+            continue  # a non-mapping is reported by the type check
+        if values.get("data_path"):
+            problems.append(f"dgp={_shown(options)} with data_path={values['data_path']!r}: simulator options "
+                            "apply only to the default data; remove -p dgp=… or data_path")
+        problems += dgp_option_problems(options)
+    return problems
+
+
+def dgp_option_problems(options: dict) -> list[str]:
+    """What is wrong with simulator options ``options`` (empty when nothing is)."""
+    import typing
+
+    from replication.data.dgp import DGP
+
+    hints = typing.get_type_hints(DGP)
+    problems = []
+    for key, value in options.items():
+        if key not in hints:
+            problems.append(_unknown_dgp_key(str(key), value, list(hints)))
+            continue
+        if not _fits(value, hints[key]):
+            problems.append(f"dgp: '{key}' must be {_type_text(hints[key])} (default {_shown(getattr(DGP, key))}), "
+                            f"got {_shown(value)}")
+            continue
+        default = getattr(DGP, key)
+        if key.endswith("_effects") and isinstance(default[0], tuple):
+            want, got = [n for n, _ in default], [str(pair[0]) for pair in value]
+            if sorted(want) != sorted(got):
+                problems.append(f"dgp: '{key}' must give one value to each of {want}, got {got}")
+    years, sizes = options.get("batch_years", DGP.batch_years), options.get("batch_sizes", DGP.batch_sizes)
+    if isinstance(years, (list, tuple)) and isinstance(sizes, (list, tuple)) and len(years) != len(sizes):
+        problems.append(f"dgp: batch_years {_shown(years)} and batch_sizes {_shown(sizes)} must have the same "
+                        "length (one size per pilot batch)")
+    return problems
+
+
+def _unknown_dgp_key(key: str, value, fields: list[str]) -> str:
+    if value is None and ":" in key:  # -p "dgp={dynamic_growth:0}": YAML needs a space after the colon
+        name = key.split(":", 1)[0].strip()
+        return (f"dgp: '{key}' is not a simulator option; write a space after the colon, "
+                f'e.g. -p "dgp={{{name}: {key.split(":", 1)[1].strip()}}}"')
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.5)
+    return (f"dgp: '{key}' is not a simulator option" + (f"; did you mean '{close[0]}'?" if close else "")
+            + f" The options (fields of replication.data.dgp.DGP) are: {', '.join(fields)}")
+
+
+def _fits(value, hint) -> bool:
+    """Whether a YAML value fits a DGP field type: float takes int (not bool), tuple takes list."""
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint in (int, str):
+        return isinstance(value, hint) and not isinstance(value, bool)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return len(value) > 0 and all(_fits(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
+    return isinstance(value, hint)
+
+
+def _type_text(hint) -> str:
+    """``float``, ``a list of 2 numbers``, ``a list of int``, ``a list of [name, number] pairs``."""
+    import typing
+
+    if hint is float:
+        return "a number"
+    if hint in (int, str):
+        return hint.__name__
+    args = typing.get_args(hint)
+    if len(args) == 2 and args[1] is Ellipsis:
+        inner = args[0]
+        return ("a list of [name, number] pairs" if typing.get_origin(inner) is tuple
+                else f"a list of {_type_text(inner)}s")
+    return f"a list of {len(args)} numbers"
+
+
+def _shown(value) -> str:
+    """A value as a user writes it in YAML (tuples as lists)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def applied_raw(spec: dict, nbs: list[Path], overrides: list[str] | None, name: str) -> set[str]:

@@ -4,7 +4,8 @@
 *before* anything runs (papermill itself accepts any name; :mod:`.parameters`), resolves
 and validates a user's data file once (:mod:`.datasource`), executes the notebooks in
 parallel into a staging folder (:mod:`.execute`, :mod:`.postprocess`), and only when all
-succeeded swaps the staging folder in for ``book/chapters/`` (:mod:`.staging`).  A
+succeeded swaps the staging folder in for ``book/chapters/`` (:mod:`.staging`); each page
+then shows the table of its parameters with where each value came from.  A
 failing notebook is kept in ``_runs/failed/`` with its traceback, and the message names
 the notebook and cell; the previous chapters are left untouched.  ``build_book``
 (:mod:`.build`) renders into a temporary folder and swaps it in for ``book/_build`` the
@@ -117,7 +118,7 @@ def _run(state: Staging, params_file, only, overrides, jobs, cwd: Path) -> list[
     print(f"running {len(nbs)} notebook(s) with {shown or 'their defaults'}, {jobs} at a time"
           + (f", data {data['file']}" if data.get("file") else ""), flush=True)
     t0 = time.perf_counter()
-    rows = execute_all(nbs, params, state, jobs, tmp)  # phases start, execute
+    rows = execute_all(nbs, params, state, jobs, tmp, sources)  # phases start, execute
     shutil.rmtree(tmp, ignore_errors=True)
     _stop_on_failure(rows, state, t0)
     write_run_records(state.staging, rows, shown, time.perf_counter() - t0, jobs)
