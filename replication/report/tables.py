@@ -44,6 +44,18 @@ def export(df: pd.DataFrame, name: str, chapter: str, *, index: bool = False) ->
     return path
 
 
+def export_text(text: str, name: str, chapter: str) -> Path:
+    """Write ``text`` to ``outputs/<chapter>/<name>`` atomically (e.g. ``findings.md``, which a
+    page of the book includes); return the path."""
+    out = Path(os.environ.get("REPLICATION_OUTPUT_DIR", "outputs")) / chapter
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
 def descriptive_statistics(panel: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """N, mean, SD, min, median, max per variable, with its unit and origin."""
     cols = columns or list(INDICATORS) + list(CONTROLS) + list(MEDIATORS) + [THRESHOLD, "did", "broadband"]
@@ -289,6 +301,17 @@ def placebo_summary(pl) -> pd.DataFrame:
                      "share |placebo| >= |real|", "randomisation p-value", "draws", "scheme"],
         "value": [pl.statistic, d["estimate"].mean(), d["estimate"].std(), (d["p_value"] < 0.1).mean(),
                   (d["estimate"].abs() >= abs(pl.statistic)).mean(), pl.pvalue, pl.n_draws, pl.scheme]})
+
+
+def matching_summary(m) -> dict:
+    """Chapter 4: a matching (:class:`replication.estimators.psm.MatchResult`) in numbers: mean
+    % reduction of |bias| and largest |% bias| after matching, treated rows off the support,
+    treated rows matched and distinct control rows used."""
+    after, d = m.balance[m.balance["sample"] == "matched"], m.data
+    tr, used = d[m.spec["treat"]] == 1, d["_weight"].notna()
+    return {"reduction": float(after["% reduction |bias|"].mean()), "max_bias": float(after["% bias"].abs().max()),
+            "off_support": int((tr & (d["_support"] == 0)).sum()), "treated_matched": int((tr & used).sum()),
+            "controls_used": int((~tr & used).sum())}
 
 
 def mediation_paths(med: dict, truth: dict | None = None) -> pd.DataFrame:
