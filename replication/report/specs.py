@@ -51,6 +51,18 @@ def table2(panel: pd.DataFrame, y: str = "nqp", *, convention: str = "stata") ->
             for col, s in TABLE2_SPECS.items()}
 
 
+def baseline(panel: pd.DataFrame, y: str = "nqp", *, convention: str = "stata") -> TWFEResult:
+    """Column (5) of Table 2 alone (both fixed effects and the controls)."""
+    return _twfe(panel, y, convention=convention)
+
+
+def controls_check(panel: pd.DataFrame, *, convention: str = "stata") -> tuple[dict[str, TWFEResult], TWFEResult]:
+    """Chapter 3 (post-treatment controls): each control on the pilot dummy with city and year
+    effects and no controls, and column (5) of Table 2 without the controls."""
+    return ({c: _twfe(panel, c, controls=(), convention=convention) for c in CONTROLS},
+            _twfe(panel, controls=(), convention=convention))
+
+
 def figure1(panel: pd.DataFrame, *, n_draws: int = 500, scheme: str = "cohort", seed=0,
             convention: str = "stata") -> placebo.PlaceboResult:
     """Figure 1: the placebo (randomisation) test of column (5) of Table 2."""
@@ -198,6 +210,25 @@ def table7_tests(panel: pd.DataFrame, *, region_scheme: str = "region", size_cut
 # industrial-structure upgrading as the threshold variable; chapter 8: the staggered-adoption
 # estimators with the five controls (the pilots were selected on them).
 THRESHOLD_VARIABLE = "isu"
+
+
+def threshold_variable_fits(panel: pd.DataFrame) -> dict[str, TWFEResult]:
+    """Chapter 6's caveat: does the pilot move the threshold variable?  Its DID on the pilot
+    dummy with city and year effects, without and with the five controls (Loi, the industry
+    share, is close to the denominator of isu)."""
+    return {"city and year effects": _twfe(panel, THRESHOLD_VARIABLE, controls=()),
+            "the five controls": _twfe(panel, THRESHOLD_VARIABLE)}
+
+
+def untreated_outcome(panel: pd.DataFrame, sim) -> pd.DataFrame:
+    """Chapter 8 (default data): the panel with the index replaced by the simulator's untreated
+    potential outcome Y(0), the index each city would have had without the pilots."""
+    keys = [PAPER["entity"], PAPER["time"]]
+    y0 = pd.Series(sim.potential["y0_index"], index=pd.MultiIndex.from_frame(sim.panel[keys]))
+    out = y0.reindex(pd.MultiIndex.from_frame(panel[keys])).to_numpy()
+    if np.isnan(out).any():
+        raise ValueError("the panel has city-years that the simulation does not: no Y(0) for them")
+    return panel.assign(**{PAPER["y"]: out})
 
 
 def threshold_model(panel: pd.DataFrame, *, year_effects: bool = True, max_thresholds: int = 3, n_draws=300,
