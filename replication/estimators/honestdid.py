@@ -51,10 +51,11 @@ restrictions on an event study and returns a :class:`~replication.estimators.api
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from replication.estimators.honestdid_common import (_check_event_study, _r_mersenne_state, _r_normals,  # noqa: F401
                                                      _r_quantile, r_rmvnorm, r_rnorm, r_runif)
+from replication.estimators import distributions as dist
 from replication.estimators.honestdid_rm import (_arp_reject, _EtaPolytope, _gamma_basis,  # noqa: F401
                                                  _truncnorm_quantile, _vlo_vup_dual, rm_confidence_set,
                                                  rm_constraints, rm_identified_set, sensitivity_rm)
@@ -76,7 +77,7 @@ def cv_alpha(bias: float, alpha: float = 0.05, *, method: str = "exact") -> floa
         return float(_r_quantile(np.abs(_r_normals(10**6, 0) + bias), 1 - alpha))
     if method != "exact":
         raise ValueError(f"cv method must be 'exact' or 'honestdid', not {method!r}")
-    f = lambda c: stats.norm.cdf(c - bias) - stats.norm.cdf(-c - bias) - (1 - alpha)  # noqa: E731
+    f = lambda c: dist.norm.cdf(c - bias) - dist.norm.cdf(-c - bias) - (1 - alpha)  # noqa: E731
     return float(optimize.brentq(f, 0.0, bias + 10.0, xtol=1e-14))
 
 
@@ -242,5 +243,5 @@ def original_ci(beta, sigma, n_pre: int, n_post: int, *, l_vec=None, alpha: floa
     beta, sigma, l_vec = _check_event_study(beta, sigma, n_pre, n_post, l_vec)
     est = float(l_vec @ beta[n_pre:])
     se = float(np.sqrt(l_vec @ sigma[n_pre:, n_pre:] @ l_vec))
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = dist.norm.ppf(1 - alpha / 2)
     return {"lower": est - z * se, "upper": est + z * se, "estimate": est, "se": se}

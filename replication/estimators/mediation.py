@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from replication.estimators import within
 from replication.data.schema import CONTROLS
 from replication.estimators.did import TWFEResult, twfe
 from replication.estimators.results import ENTITY, Estimates, TestResult
 from replication.estimators.results import rng as make_rng
+from replication.estimators import distributions as dist
 
 @dataclass
 class BootstrapTest(TestResult):
@@ -104,7 +104,7 @@ class MediationResult(Estimates):
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         ci = super().conf_int(level)
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = dist.norm.ppf(0.5 + level / 2)
         ci.loc["indirect"] = [self.indirect - z * self.std_errors["indirect"],
                               self.indirect + z * self.std_errors["indirect"]]
         return ci
@@ -132,7 +132,7 @@ def sobel(a: float, se_a: float, b: float, se_b: float) -> tuple[float, float, f
     """Sobel (1982) first-order SE of a*b, its z and two-sided normal p-value."""
     se = float(np.sqrt(b ** 2 * se_a ** 2 + a ** 2 * se_b ** 2))
     z = a * b / se
-    return se, float(z), float(2 * stats.norm.sf(abs(z)))
+    return se, float(z), float(2 * dist.norm.sf(abs(z)))
 
 
 def three_step(panel: pd.DataFrame, mediator: str, y: str = "nqp", treat: str = "did", controls=CONTROLS, *,

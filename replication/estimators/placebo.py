@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from replication.estimators import within
 from replication.data.schema import CONTROLS
 from replication.estimators.did import TWFEResult, small_sample, twfe
 from replication.estimators.results import ENTITY, TestResult, resolve_cluster
 from replication.estimators.results import rng as make_rng
+from replication.estimators import distributions as dist
 
 
 @dataclass
@@ -158,7 +158,7 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
         out.append(np.column_stack([b, se]))
     arr = np.vstack(out)
     t = arr[:, 0] / arr[:, 1]
-    p = 2 * stats.t.sf(np.abs(t), df_resid)
+    p = 2 * dist.t(df_resid).sf(np.abs(t))
     draws = pd.DataFrame({"estimate": arr[:, 0], "std_error": arr[:, 1], "statistic": t, "p_value": p})
     b_real = real[treat]
     ri = (1 + int((draws["estimate"].abs() >= abs(b_real)).sum())) / (1 + n_draws)

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from replication.data.schema import CONTROLS
 from replication.estimators.results import Estimates
 from replication.estimators.results import rng as make_rng
+from replication.estimators import distributions as dist
 
 
 @dataclass
@@ -234,7 +234,7 @@ def _weighted_t(x: np.ndarray, d: np.ndarray, w: np.ndarray) -> tuple[float, flo
     s2 = np.sum(w * e ** 2) / (w.sum() - 2)
     V = s2 * np.linalg.inv(XtW @ X)
     t = b[1] / np.sqrt(V[1, 1])
-    return float(t), float(2 * stats.t.sf(abs(t), w.sum() - 2))
+    return float(t), float(2 * dist.t(w.sum() - 2).sf(abs(t)))
 
 
 def balance(data: pd.DataFrame, covariates=CONTROLS, *, treat: str = "treat") -> tuple[pd.DataFrame, pd.DataFrame]:

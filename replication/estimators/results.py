@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from replication.estimators import distributions as dist
 
 
 class _ByEntity:
@@ -97,8 +98,8 @@ def wald_test(params, cov, R=None, r=None, *, df: float | None = None, name: str
     k = R.shape[0]
     if df is not None:
         F = W / k
-        return TestResult(F, float(stats.f.sf(F, k, df)), name=name, df=(k, df), distribution="F")
-    return TestResult(W, float(stats.chi2.sf(W, k)), name=name, df=(k,), distribution="chi2")
+        return TestResult(F, float(dist.f_sf(F, k, df)), name=name, df=(k, df), distribution="F")
+    return TestResult(W, float(dist.chi2_sf(W, k)), name=name, df=(k,), distribution="chi2")
 
 
 def _fmt(v, digits=4) -> str:
@@ -158,7 +159,7 @@ class Estimates:
         return (self.params / self.std_errors).rename("tstat")
 
     def _dist(self):
-        return stats.t(self.df_resid) if self.df_resid else stats.norm()
+        return dist.t(self.df_resid) if self.df_resid else dist.norm
 
     @property
     def pvalues(self) -> pd.Series:

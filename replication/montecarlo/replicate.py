@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from replication.data.schema import CONTROLS
 from replication.montecarlo import batched
 from replication.montecarlo.draws import Draw, InvalidPanel, draw
 from replication.montecarlo.estimators import LEVEL, SPEC, run_estimator
 from replication.montecarlo.options import LINEAR, StudyOptions, derive_seed
+from replication.estimators import distributions as dist
 
 COLUMNS = ["rep", "seed", "estimator", "estimand", "kind", "estimate", "se", "lower", "upper", "pvalue", "truth",
            "path", "note"]
@@ -108,8 +108,8 @@ def batched_rows(options: StudyOptions, draws: list[Draw], names: list[str]) -> 
 
 def _inference(kind: str, est: float, se: float, df: int) -> tuple[float, float, float]:
     """(lower, upper, p) of a 95 % interval and a two-sided test of zero."""
-    dist = stats.t(df) if kind == "t" else stats.norm()
-    crit = dist.ppf(0.5 + LEVEL / 2)
+    ref = dist.t(df) if kind == "t" else dist.norm
+    crit = ref.ppf(0.5 + LEVEL / 2)
     if not np.isfinite(se) or se <= 0:
         return np.nan, np.nan, np.nan
-    return est - crit * se, est + crit * se, float(2 * dist.sf(abs(est / se)))
+    return est - crit * se, est + crit * se, float(2 * ref.sf(abs(est / se)))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from replication.report import paper
+from replication.estimators import distributions as dist
 
 CONSISTENT, INCONSISTENT, CANNOT_TELL = "consistent", "inconsistent", "cannot tell"
 REG_TABLES = (2, 3, 4, 6, 7)
@@ -31,9 +31,9 @@ def implied_stars(t: float, df: float | None = None, decimals: int = 3) -> tuple
     """Stars implied by a printed t value, allowing for its rounding: the set of star
     counts over [t - h, t + h] (h = half a unit in the last printed digit), and p(t)."""
     h = 0.5 * 10 ** (-decimals)
-    dist = stats.norm if df is None else stats.t(df)
-    ps = [2 * dist.sf(abs(t) - h), 2 * dist.sf(abs(t) + h)]
-    return {stars_from_p(p) for p in ps}, float(2 * dist.sf(abs(t)))
+    ref = dist.norm if df is None else dist.t(df)
+    ps = [2 * ref.sf(abs(t) - h), 2 * ref.sf(abs(t) + h)]
+    return {stars_from_p(p) for p in ps}, float(2 * ref.sf(abs(t)))
 
 
 def check_stars_vs_t() -> pd.DataFrame:
