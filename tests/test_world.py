@@ -149,6 +149,27 @@ def test_every_planted_parameter_is_on_the_built_page_with_meaning_and_unit(buil
         assert meaning and re.search(r" unit: \S", name_cell), switch
 
 
+def test_every_world_table_value_is_labelled_for_a_phone(built_page):
+    """Below 600 px (book/_static/custom.css) a world table shows each row as a block of
+    labelled lines: every cell but the first carries its column's label in the ``data-label``
+    of an empty ``span.world-table-label`` (no text of the cell), which the style sheet shows."""
+    css = (ROOT / "book" / "_static" / "custom.css").read_text(encoding="utf-8")
+    assert re.search(r"\.world-table-label::before\s*\{\s*content:\s*attr\(data-label\)", css)
+    tables = built_page.select("table.world-table")
+    assert len(tables) >= 7
+    for t in tables:
+        heads = [th.get_text(" ", strip=True).translate(SMART) for th in t.select("thead th")]
+        for tr in t.select("tbody tr"):
+            cells = tr.select("td")
+            assert len(cells) == len(heads) and not cells[0].select("span.world-table-label")
+            for head, td in zip(heads[1:], cells[1:]):
+                span = td.select_one("span.world-table-label")
+                assert span is not None and span.get_text() == "", (head, td)
+                label = span.get("data-label", "")
+                # a label without symbols is the header itself; with symbols (math in the header) as many words
+                assert label == head if "\\(" not in head else len(label.split()) == len(head.split()), (head, label)
+
+
 # Numbers of the page's equations that are products of two literals of the code.
 DERIVED = {"0.54": "0.9 * zpop * 0.6", "0.0004": "0.002 * _std(...) * 0.2"}
 

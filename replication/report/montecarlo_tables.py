@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from replication.estimators import distributions as dist
 
 #: How the chapter names the study's estimators.
 LABELS = {"twfe_controls": "TWFE, Table 2 (5)", "twfe_nocontrols": "TWFE without controls",
@@ -101,7 +102,7 @@ def placebo_power(placebo, deltas, *, alpha: float = 0.05) -> pd.DataFrame:
     The share of rejecting draws is the power (at ``delta = 0``: the size) for a homogeneous
     effect of that size, with MC SE sqrt(p (1 - p) / draws)."""
     d = placebo.draws.dropna(subset=["estimate", "std_error"])
-    crit = stats.t(placebo.fit.df_resid).ppf(1 - alpha / 2)
+    crit = dist.t(placebo.fit.df_resid).ppf(1 - alpha / 2)
     b, se = d["estimate"].to_numpy(float), d["std_error"].to_numpy(float)
     rows = []
     for delta in deltas:
@@ -130,7 +131,7 @@ def shifted_power(null_rows: pd.DataFrame, deltas, *, df: int, alpha: float = 0.
     replication answers for every ``delta`` at once."""
     r = null_rows[(null_rows["estimator"] == "twfe_controls") & (null_rows["estimand"] == "att")]
     b, se = r["estimate"].to_numpy(float), r["se"].to_numpy(float)
-    crit = stats.t(df).ppf(1 - alpha / 2)
+    crit = dist.t(df).ppf(1 - alpha / 2)
     out = []
     for delta in deltas:
         p = float(np.mean(np.abs(b + delta) / se > crit))
@@ -182,7 +183,7 @@ def exaggeration(placebo, delta: float, *, alpha: float = 0.05) -> float:
     """Among the placebo draws whose t-test rejects at ``delta``, the mean estimate over ``delta``:
     how much a significant estimate overstates an effect of that size (NaN if none rejects)."""
     d = placebo.draws.dropna(subset=["estimate", "std_error"])
-    crit = stats.t(placebo.fit.df_resid).ppf(1 - alpha / 2)
+    crit = dist.t(placebo.fit.df_resid).ppf(1 - alpha / 2)
     est = d["estimate"].to_numpy(float) + delta
     sig = np.abs(est) / d["std_error"].to_numpy(float) > crit
     return float(np.mean(est[sig]) / delta) if sig.any() and delta > 0 else np.nan
