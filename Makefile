@@ -14,7 +14,7 @@ help:
 	@echo "make test   run the test suite (everything, as CI does)"
 	@echo "make test-fast  the suite without the tests marked slow (book, browser, real-data book,"
 	@echo "            notebook-running runner tests, Monte Carlo, 500 seeds) on both cores,"
-	@echo "            under a minute on 2 cores, for the edit-test loop"
+	@echo "            about 75 s on 2 cores, for the edit-test loop"
 	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
 	@echo "make venv   only create .venv with the pins (for the commands of 'Bringing real data')"
 
