@@ -529,3 +529,27 @@ def test_every_chapter_shows_its_parameters_with_this_runs_values(book_project, 
         page = (book_html / "chapters" / f"{src.stem}.html").read_text(encoding="utf-8")
         assert page.count("Parameters of this chapter") == 1, src.stem
         assert "# Parameters" not in page and "injected-parameters" not in page, src.stem
+
+
+def test_on_a_users_panel_default_data_code_cells_are_not_executed_and_long_chapters_start_first(tmp_path):
+    """The runner executes a copy without the code cells tagged default-data when data_path is
+    set (their markdown is removed after the run); with a run record, the chapters start
+    longest first."""
+    import nbformat
+
+    from replication.book.execute import by_expected_time, without_default_data_code
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("simulate()", metadata={"tags": ["default-data", "hide-input"]}),
+                nbformat.v4.new_markdown_cell("about the truth", metadata={"tags": ["default-data"]}),
+                nbformat.v4.new_code_cell("b = 2")]
+    src = tmp_path / "05_x.ipynb"
+    nbformat.write(nb, str(src))
+    out = nbformat.read(str(without_default_data_code(src, tmp_path)), as_version=4)
+    assert [c.source for c in out.cells] == ["a = 1", "about the truth", "b = 2"]
+    record = tmp_path / "run_summary.csv"
+    record.write_text("notebook,seconds,status\n01_a,3.0,ok\n02_b,9.5,ok\n03_c,x,ok\n")
+    nbs = [tmp_path / f"{s}.ipynb" for s in ("01_a", "02_b", "03_c", "04_d")]
+    assert [p.stem for p in by_expected_time(nbs, record)] == ["02_b", "01_a", "03_c", "04_d"]
+    assert by_expected_time(nbs, tmp_path / "none.csv") == nbs

@@ -7,9 +7,11 @@ DataFrame displayed without ``show`` gets the same look once ``setup()`` ran).  
 * on the default semi-synthetic panel the banner says what is simulated and the
   chapters compare estimates with the planted truth;
 * on a user's panel (``data_path``) the banner names the file, its SHA-256 and its
-  size, no table carries a truth column, and every cell tagged ``default-data`` is
-  removed from the executed notebook (cells tagged ``user-data`` only appear on a
-  user's panel) by :func:`apply_data_mode`, which the runner calls after execution.
+  size, no table carries a truth column, code cells tagged ``default-data`` are not
+  executed at all (:func:`replication.book.execute.without_default_data_code`), and every
+  other cell tagged ``default-data`` is removed from the executed notebook (cells tagged
+  ``user-data`` only appear on a user's panel) by :func:`apply_data_mode`, which the
+  runner calls after execution.
 """
 from __future__ import annotations
 
