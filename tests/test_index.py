@@ -162,3 +162,16 @@ def test_entropy_topsis_of_two_rows_is_zero_and_the_scale():
 
     df = pd.DataFrame({"a": [0.0, 1.0], "b": [5.0, 7.0]})  # row 1 is the ideal, row 0 the anti-ideal
     np.testing.assert_allclose(entropy_topsis_index(df, ["a", "b"]).to_numpy(), [0.0, 10.0], atol=1e-12)
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_score_matrix_equals_score_bit_for_bit(panel, pooled):
+    """The simulator's truth scores potential outcomes as matrices: the same numbers as scoring
+    a DataFrame, pooled or year by year (which needs each row's year)."""
+    idx = entropy_index(panel, pooled=pooled)
+    other = panel.sample(frac=1.0, random_state=3)  # another order of the rows
+    X = other[list(idx.indicators)].to_numpy(float)
+    assert np.array_equal(idx.score_matrix(X, other["year"].to_numpy()), idx.score(other).to_numpy())
+    if not pooled:
+        with pytest.raises(ValueError, match="year"):
+            idx.score_matrix(X)

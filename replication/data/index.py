@@ -61,11 +61,14 @@ class EntropyIndex:
     def normalised(self, panel: pd.DataFrame) -> pd.DataFrame:
         """Shifted, normalised indicators x'' with this index's constants."""
         X = panel[list(self.indicators)].to_numpy(dtype=float)
-        g = self._groups(panel)
+        return pd.DataFrame(self._normalised(X, self._groups(panel).to_numpy()), index=panel.index,
+                            columns=list(self.indicators))
+
+    def _normalised(self, X: np.ndarray, groups: np.ndarray) -> np.ndarray:
         lo_r, hi_r = self.norm_range
         out = np.empty_like(X)
-        for key in pd.unique(g):
-            rows = np.asarray(g == key)
+        for key in pd.unique(groups):
+            rows = np.asarray(groups == key)
             if key not in self.mins.index:
                 raise KeyError(f"the index was fitted without group {key!r} (year-by-year weights)")
             mn = self.mins.loc[key].to_numpy()
@@ -76,14 +79,22 @@ class EntropyIndex:
             z = np.where(self.directions > 0, z, 1.0 - z)
             z = np.where(rng > 0, z, 0.0)
             out[rows] = lo_r + (hi_r - lo_r) * z + self.shift
-        return pd.DataFrame(out, index=panel.index, columns=list(self.indicators))
+        return out
 
     def score(self, panel: pd.DataFrame) -> pd.Series:
         """Index scores of ``panel`` with this index's normalisation and weights."""
-        Z = self.normalised(panel).to_numpy()
-        g = self._groups(panel)
-        W = self.weights_by_group.loc[g.to_numpy()].to_numpy()
-        return pd.Series(self.scale * (Z * W).sum(axis=1), index=panel.index, name="nqp")
+        X = panel[list(self.indicators)].to_numpy(dtype=float)
+        return pd.Series(self.score_matrix(X, self._groups(panel).to_numpy()), index=panel.index, name="nqp")
+
+    def score_matrix(self, X: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`score` of an (n, indicators) matrix in the order of ``indicators`` (``groups``:
+        each row's year when the index is not pooled), without building a DataFrame."""
+        if not self.pooled and (groups is None or len(groups) != len(X)):
+            raise ValueError("score_matrix: an index fitted year by year needs each row's year in groups")
+        g = np.full(len(X), "all", dtype=object) if self.pooled else np.asarray(groups)
+        Z = self._normalised(np.asarray(X, dtype=float), g)
+        W = self.weights_by_group.loc[g].to_numpy()
+        return self.scale * (Z * W).sum(axis=1)
 
     def table(self) -> pd.DataFrame:
         """Weights with Table 1's levels, entropy and redundancy (pooled or year means)."""

@@ -18,13 +18,10 @@ from replication.data.index import entropy_index
 from replication.data.schema import INDICATORS
 
 
-def _with_indicators(panel: pd.DataFrame, Y: dict, printed: bool = True) -> pd.DataFrame:
-    """A copy of panel with the indicators of the potential outcome Y (at the printed precision,
-    or unrounded)."""
-    out = panel.copy()
-    for name in INDICATORS:
-        out[name] = rounded(name, Y[name]) if printed else as_column(Y[name])
-    return out
+def _indicators(Y: dict, printed: bool = True) -> np.ndarray:
+    """The (rows, indicators) matrix of the potential outcome Y, columns in :data:`INDICATORS`'
+    order (at the printed precision, or unrounded)."""
+    return np.column_stack([rounded(name, Y[name]) if printed else as_column(Y[name]) for name in INDICATORS])
 
 
 def compute_truth(df: pd.DataFrame, dgp: DGP, model, Y0: dict, untreated_mediators: tuple, pilots: dict,
@@ -35,29 +32,34 @@ def compute_truth(df: pd.DataFrame, dgp: DGP, model, Y0: dict, untreated_mediato
     gives the indicators of a potential outcome, ``Y0`` those without the pilot, and
     ``untreated_mediators`` the mediators (hc, st) without it; ``pilots`` holds ``D``,
     ``expo`` and ``treated`` (see :func:`replication.data.simulate.simulate_panel`).
+    The potential outcomes are scored as matrices (:meth:`EntropyIndex.score_matrix`).
     """
     hc0, st0 = untreated_mediators
     D = pilots["D"]
     idx = entropy_index(df, scale=dgp.index_scale)
+    years = df[idx.time].to_numpy()
+
+    def score(X: np.ndarray) -> np.ndarray:
+        return idx.score_matrix(X, years)
+
     y_obs = idx.score(df).to_numpy()
-    p0 = _with_indicators(df, Y0)
-    p0["industry_va_share"] = p0["loi"]
-    y0 = idx.score(p0).to_numpy()
+    X0 = _indicators(Y0)
+    X0[:, INDICATORS.index("industry_va_share")] = df["loi"].to_numpy(float)
+    y0 = score(X0)
     te = y_obs - y0
     Dl = as_column(D) > 0
+    z0 = score(_indicators(Y0, printed=False))
 
     def marginal(med: str) -> float:
         """Average marginal effect of a mediator on the index, by finite difference (unrounded
         on both sides: rounding would swamp a small step)."""
         eps = {"hc": 1e-4, "st": 0.1}[med]
         hc_, st_ = (hc0 + eps, st0) if med == "hc" else (hc0, st0 + eps)
-        pe = _with_indicators(p0, model(np.zeros_like(D), hc_, st_), printed=False)
-        pz = _with_indicators(p0, Y0, printed=False)
-        return float(np.mean(idx.score(pe).to_numpy() - idx.score(pz).to_numpy()) / eps)
+        return float(np.mean(score(_indicators(model(np.zeros_like(D), hc_, st_), printed=False)) - z0) / eps)
 
     b_hc, b_st = marginal("hc"), marginal("st")
     # direct effect: treatment on the indicators with the mediators held at Y(0)
-    direct = idx.score(_with_indicators(p0, model(D, hc0, st0))).to_numpy() - y0
+    direct = score(_indicators(model(D, hc0, st0))) - y0
 
     cells = df.loc[Dl, ["city_code", "year", "region", "large_city", "pilot_year"]].copy()
     cells["te"] = te[Dl]
