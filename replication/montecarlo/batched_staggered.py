@@ -109,6 +109,14 @@ class ImputationWeights:
         se = E[1:].std(axis=0, ddof=1) if self.n_draws > 1 else np.full(Y.shape[1], np.nan)
         return E[0], se
 
+    def interval(self, Y: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The book's percentile interval of every column's bootstrap draws (NaN with fewer than
+        two draws), as :meth:`~replication.estimators.staggered_results.ImputationResult.conf_int`."""
+        if self.n_draws < 2:
+            return np.full(Y.shape[1], np.nan), np.full(Y.shape[1], np.nan)
+        lo, hi = np.quantile(self.A[1:] @ Y, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        return lo, hi
+
 
 class CSOutcomeRegression:
     """Callaway-Sant'Anna with never-treated controls, outcome regression without covariates

@@ -1,9 +1,10 @@
 """A block of replications: draw each panel, run the estimators, return long rows.
 
-With the design held fixed, the linear DID estimators (:data:`~replication.montecarlo.options.LINEAR`)
-run for the whole block at once (:mod:`replication.montecarlo.batched`: one within
-transformation, one matrix of outcomes); every other estimator runs replication by
-replication (:mod:`replication.montecarlo.estimators`).  The rows of a replication do not
+With the design held fixed, every estimator with a batched implementation (:data:`BATCHES`)
+runs for the whole block at once: the design work once per process, then matrices of the
+block's outcomes (:mod:`replication.montecarlo.batched` and its siblings); the others, and
+every estimator on a redrawn design, run replication by replication
+(:mod:`replication.montecarlo.estimators`).  Batched rows equal looped rows (tests).  The rows of a replication do not
 depend on the block it was computed in (tests/test_montecarlo.py), so the study's results
 do not depend on ``--jobs``.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from replication.data.schema import CONTROLS
+from replication.data.schema import CONTROLS, INDICATORS, MEDIATORS
 from replication.montecarlo import batched
 from replication.montecarlo.draws import Draw, InvalidPanel, draw
 from replication.montecarlo.estimators import LEVEL, SPEC, run_estimator
@@ -25,7 +26,9 @@ COLUMNS = ["rep", "seed", "estimator", "estimand", "kind", "estimate", "se", "lo
 #: t with G-1 degrees of freedom for the clustered regressions, normal otherwise.
 BATCHED_INFERENCE = {"twfe_controls": "t", "twfe_nocontrols": "t", "sun_abraham": "t", "cs_or": "normal",
                      "imputation": "normal"}
-_DESIGNS: dict = {}  # the fixed design's batched estimator, built once per process and study
+_DESIGNS: dict = {}  # the fixed design and its batched estimators, built once per process and study
+#: The columns a fixed design redraws in every replication (everything else is the design).
+VARYING = (*INDICATORS, *MEDIATORS, SPEC["y"])
 
 
 def imputation_seed(options: StudyOptions) -> int:
@@ -40,70 +43,136 @@ def _check_row(d: Draw | None, rep: int, seed: int, note: str = "") -> dict:
             "estimate": float(d is not None), "note": note}
 
 
+def resampling_seed(options: StudyOptions, name: str, d: Draw) -> int:
+    """The seed of an estimator's random draws in replication ``d``: the imputation bootstrap
+    always, and the placebo assignments on a fixed design, use one seed per study (the same
+    resampled cities, the same placebo pilots in every replication, so the batched versions
+    draw them once); everything else the replication's own seed."""
+    if name == "imputation":
+        return imputation_seed(options)
+    if name == "placebo_ri" and options.fixed_design:
+        return derive_seed(options.seed, 4)
+    return d.estimator_seed
+
+
 def run_block(options: StudyOptions, reps, *, batch: bool = True) -> pd.DataFrame:
-    """Long rows (:data:`COLUMNS`) for the replications ``reps`` (``batch=False``: the linear
-    estimators looped even when the design is fixed, e.g. to check the batched ones)."""
+    """Long rows (:data:`COLUMNS`) for the replications ``reps``: per replication its validation
+    row, then every estimator's rows in the order of ``options.estimators``.  On a fixed design
+    the estimators of :data:`BATCHES` run for the whole block at once (``batch=False``: looped,
+    e.g. to check the batched ones); a batch that fails falls back to the loop, with the
+    reason in ``note``."""
     from replication.montecarlo.draws import panel_seed
 
-    rows, draws = [], []
+    checks, draws = {}, []
     for r in reps:
         try:
             d = draw(options, r)
         except InvalidPanel as e:
-            rows.append(_check_row(None, r, panel_seed(options, r), str(e)))
+            checks[r] = [_check_row(None, r, panel_seed(options, r), str(e))]
             continue
         draws.append(d)
-        rows.append(_check_row(d, r, d.seed))
-    batched_names = [e for e in options.estimators if e in LINEAR] if options.fixed_design and batch else []
-    if batched_names and draws:
-        rows += batched_rows(options, draws, batched_names)
-    for d in draws:
-        for name in options.estimators:
-            if name in batched_names:
+        checks[r] = [_check_row(d, r, d.seed)]
+    done, notes = (_batched(options, draws) if options.fixed_design and batch and draws else ({}, {}))
+    rows = []
+    by_rep = {d.rep: d for d in draws}
+    for r in reps:
+        rows += checks[r]
+        d = by_rep.get(r)
+        for name in options.estimators if d is not None else ():
+            if (r, name) in done:
+                rows += done[(r, name)]
                 continue
-            seed = imputation_seed(options) if name == "imputation" else d.estimator_seed
-            for row in run_estimator(name, d.panel, d.truth, options, seed):
-                rows.append({"rep": d.rep, "seed": d.seed, "path": "looped", **row})
+            for row in run_estimator(name, d.panel, d.truth, options, resampling_seed(options, name, d)):
+                rows.append({"rep": d.rep, "seed": d.seed, "path": "looped", "note": notes.get(name, ""), **row})
     out = pd.DataFrame(rows).reindex(columns=COLUMNS)
     out["path"] = out["path"].fillna("")
     out["note"] = out["note"].fillna("")
     return out
 
 
-def _design_columns() -> list[str]:
-    return [SPEC["entity"], SPEC["time"], SPEC["cohort"], SPEC["treat"], *CONTROLS]
+def _batched(options: StudyOptions, draws: list[Draw]) -> tuple[dict, dict]:
+    """{(rep, estimator): rows} of every batched estimator for ``draws`` (one fixed design), and
+    {estimator: why it fell back to the loop}."""
+    _same_design(options, draws)
+    design = draws[0].panel  # all columns (the redrawn ones are to be ignored by the batches)
+    truths = [d.truth for d in draws]
+    done, notes = {}, {}
+    for cls in BATCHES:
+        names = [n for n in cls.names if n in options.estimators]
+        if not names:
+            continue
+        try:
+            inst = _instance(cls, options, design)
+            outcomes = {k: np.column_stack([d.panel[k].to_numpy(float) for d in draws]) for k in cls.outcomes}
+            for name in names:
+                seeds = [resampling_seed(options, name, d) for d in draws]
+                for d, rows in zip(draws, inst.rows(name, outcomes, truths, seeds)):
+                    done[(d.rep, name)] = [{"rep": d.rep, "seed": d.seed, "path": "batched", **row} for row in rows]
+        except Exception as e:  # noqa: BLE001 - the loop still runs the estimator; the reason is kept
+            for name in names:
+                notes[name] = f"batched path failed ({type(e).__name__}: {e}); looped"[:300]
+                done = {k: v for k, v in done.items() if k[1] != name}
+    return done, notes
 
 
-def _fixed_design(options: StudyOptions, d: Draw, names: list[str]):
-    key = (options.key(), tuple(names))
+def _same_design(options: StudyOptions, draws: list[Draw]) -> pd.DataFrame:
+    """The study's fixed design (every column the simulator holds fixed); a draw whose design
+    differs is an error (the simulator's ``design_seed`` did not hold it)."""
+    key = ("design", options.key())
     if key not in _DESIGNS:
         _DESIGNS.clear()
-        design = d.panel[_design_columns()].reset_index(drop=True)
-        _DESIGNS[key] = (design, batched.FixedDesign(design, controls=CONTROLS, estimators=names,
-                                                     n_draws=options.n_boot_imputation, seed=imputation_seed(options)))
+        _DESIGNS[key] = draws[0].panel.drop(columns=list(VARYING)).reset_index(drop=True)
+    design = _DESIGNS[key]
+    for d in draws:
+        if not d.panel.drop(columns=list(VARYING)).reset_index(drop=True).equals(design):
+            raise RuntimeError(f"replication {d.rep}: the design differs from the fixed design "
+                               "(the simulator's design_seed did not hold it fixed)")
+    return design
+
+
+def _instance(cls, options: StudyOptions, design: pd.DataFrame):
+    """``cls(design, options)``, built once per process and study (the design work is done once)."""
+    key = (cls.__name__, options.key())
+    if key not in _DESIGNS:
+        _DESIGNS[key] = cls(design, options)
     return _DESIGNS[key]
 
 
-def batched_rows(options: StudyOptions, draws: list[Draw], names: list[str]) -> list[dict]:
-    """The linear estimators for all ``draws`` at once (the design must be the same in each)."""
-    design, fd = _fixed_design(options, draws[0], names)
-    cols = _design_columns()
-    for d in draws:
-        same = d.panel[cols].reset_index(drop=True)
-        if not same.equals(design):
-            raise RuntimeError(f"replication {d.rep}: the design differs from the fixed design "
-                               "(the simulator's design_seed did not hold it fixed)")
-    Y = np.column_stack([d.panel[SPEC["y"]].to_numpy(float) for d in draws])
-    est = fd.estimates(Y)
-    df_t = design[SPEC["entity"]].nunique() - 1
-    rows = []
-    for e in est.itertuples(index=False):
-        d = draws[int(e.rep)]
-        lo, hi, p = _inference(BATCHED_INFERENCE[e.estimator], float(e.estimate), float(e.se), df_t)
-        rows.append({"rep": d.rep, "seed": d.seed, "estimator": e.estimator, "estimand": e.estimand,
-                     "kind": "estimate", "estimate": float(e.estimate), "se": float(e.se), "lower": lo, "upper": hi,
-                     "pvalue": p, "truth": float(d.truth["att"]), "path": "batched"})
-    return rows
+class LinearBatch:
+    """The five linear DID estimators (:data:`~replication.montecarlo.options.LINEAR`) on a fixed
+    design through :class:`replication.montecarlo.batched.FixedDesign`, with the rows of
+    :func:`~replication.montecarlo.estimators.run_estimator`: t intervals with G-1 degrees of
+    freedom for the clustered regressions, normal ones for Callaway-Sant'Anna, the bootstrap
+    percentile interval (and normal p-value) for imputation."""
+
+    names = LINEAR
+    outcomes = ("nqp",)
+
+    def __init__(self, design: pd.DataFrame, options: StudyOptions):
+        cols = [SPEC["entity"], SPEC["time"], SPEC["cohort"], SPEC["treat"], *CONTROLS]
+        self.fd = {name: batched.FixedDesign(design[cols], controls=CONTROLS, estimators=[name],
+                                             n_draws=options.n_boot_imputation, seed=imputation_seed(options))
+                   for name in LINEAR if name in options.estimators}
+        self.df_t = design[SPEC["entity"]].nunique() - 1
+
+    def rows(self, name: str, outcomes: dict, truths: list[dict], seeds: list[int]) -> list[list[dict]]:
+        fd, Y = self.fd[name], outcomes["nqp"]
+        est = fd.estimates(Y)
+        if name == "imputation":
+            lo_p, hi_p = fd.parts[name].interval(Y[fd.order], LEVEL)
+        out = []
+        for r, e in enumerate(est.itertuples(index=False)):
+            lo, hi, p = _inference(BATCHED_INFERENCE[name], float(e.estimate), float(e.se), self.df_t)
+            if name == "imputation":
+                lo, hi = float(lo_p[r]), float(hi_p[r])
+            out.append([{"estimator": name, "estimand": "att", "kind": "estimate", "estimate": float(e.estimate),
+                         "se": float(e.se), "lower": lo, "upper": hi, "pvalue": p,
+                         "truth": float(truths[r].get("att", np.nan))}])
+        return out
+
+
+#: The batched implementations used on a fixed design, each for the estimator ids in its ``names``.
+BATCHES = (LinearBatch,)
 
 
 def _inference(kind: str, est: float, se: float, df: int) -> tuple[float, float, float]:
