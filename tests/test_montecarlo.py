@@ -357,3 +357,33 @@ def test_fixed_design_intervals_are_conservative_against_the_realised_att():
         assert r["mean_se"] > r["sd_error"], r
     imp = res.row("imputation", "att", "realised")
     assert imp["coverage"] >= 0.95 - 3 * np.sqrt(0.05 * 0.95 / 200), imp
+
+
+def test_batched_rows_equal_looped_rows_on_a_redrawn_design():
+    """With the design redrawn, the batched code runs on each replication's own design: the
+    same rows as the loop (estimates, SEs, intervals, p-values), in the same order."""
+    o = StudyOptions.make(reps=2, estimators="linear", n_boot_imputation=9)
+    b = run_block(o, [0, 1])
+    lo = run_block(o, [0, 1], batch=False)
+    assert set(b.loc[b["kind"] == "estimate", "path"]) == {"batched"} and (b["note"] == "").all()
+    assert list(b[["rep", "estimator", "estimand"]].itertuples(index=False)) == \
+        list(lo[["rep", "estimator", "estimand"]].itertuples(index=False))
+    for col in ("estimate", "se", "truth", "lower", "upper", "pvalue"):
+        np.testing.assert_allclose(b[col].to_numpy(float), lo[col].to_numpy(float), rtol=1e-8, atol=1e-12)
+
+
+def test_a_failing_batch_falls_back_to_the_loop_and_says_why(monkeypatch):
+    from replication.montecarlo import replicate
+
+    class Broken:
+        names, outcomes = ("twfe_controls",), ("nqp",)
+
+        def __init__(self, design, options):
+            raise ValueError("cannot handle this design")
+
+    monkeypatch.setattr(replicate, "BATCHES", (Broken,))
+    o = StudyOptions.make(reps=2, estimators=("twfe_controls",), fixed_design=True)
+    rows = run_block(o, [0, 1])
+    est = rows[rows["estimator"] == "twfe_controls"]
+    assert len(est) == 2 and set(est["path"]) == {"looped"} and est["estimate"].notna().all()
+    assert est["note"].str.contains("batched path failed (ValueError: cannot handle this design)", regex=False).all()

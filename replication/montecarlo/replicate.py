@@ -1,11 +1,13 @@
 """A block of replications: draw each panel, run the estimators, return long rows.
 
-With the design held fixed, every estimator with a batched implementation (:data:`BATCHES`)
-runs for the whole block at once: the design work once per process, then matrices of the
-block's outcomes (:mod:`replication.montecarlo.batched` and its siblings); the others, and
-every estimator on a redrawn design, run replication by replication
-(:mod:`replication.montecarlo.estimators`).  Batched rows equal looped rows (tests).  The rows of a replication do not
-depend on the block it was computed in (tests/test_montecarlo.py), so the study's results
+Every estimator with a batched implementation (:data:`BATCHES`) runs through it.  With the
+design held fixed, for the whole block at once: the design work once per process, then
+matrices of the block's outcomes (:mod:`replication.montecarlo.batched` and its siblings);
+with the design redrawn, on each replication's own design (the same code with one column,
+faster than the library calls it equals).  The others run replication by replication
+(:mod:`replication.montecarlo.estimators`).  Batched rows equal looped rows (tests).  The
+rows of a replication do not depend on the block it was computed in
+(tests/test_montecarlo.py), so the study's results
 do not depend on ``--jobs``.
 """
 from __future__ import annotations
@@ -57,10 +59,10 @@ def resampling_seed(options: StudyOptions, name: str, d: Draw) -> int:
 
 def run_block(options: StudyOptions, reps, *, batch: bool = True) -> pd.DataFrame:
     """Long rows (:data:`COLUMNS`) for the replications ``reps``: per replication its validation
-    row, then every estimator's rows in the order of ``options.estimators``.  On a fixed design
-    the estimators of :data:`BATCHES` run for the whole block at once (``batch=False``: looped,
-    e.g. to check the batched ones); a batch that fails falls back to the loop, with the
-    reason in ``note``."""
+    row, then every estimator's rows in the order of ``options.estimators``.  The estimators of
+    :data:`BATCHES` run batched: on a fixed design for the whole block at once, on a redrawn
+    one on each replication's design (``batch=False``: all looped, e.g. to check the batched
+    ones); a batch that fails falls back to the loop, with the reason in ``note``."""
     from replication.montecarlo.draws import panel_seed
 
     checks, draws = {}, []
@@ -72,7 +74,14 @@ def run_block(options: StudyOptions, reps, *, batch: bool = True) -> pd.DataFram
             continue
         draws.append(d)
         checks[r] = [_check_row(d, r, d.seed)]
-    done, notes = (_batched(options, draws) if options.fixed_design and batch and draws else ({}, {}))
+    done, notes = {}, {}
+    if batch and draws and options.fixed_design:
+        done, notes = _batched(options, draws, fixed=True)
+    elif batch:  # a redrawn design: the batched code on each replication's own design (R = 1) is faster
+        for d in draws:
+            got, why = _batched(options, [d], fixed=False)
+            done.update(got)
+            notes.update(why)
     rows = []
     by_rep = {d.rep: d for d in draws}
     for r in reps:
@@ -90,10 +99,12 @@ def run_block(options: StudyOptions, reps, *, batch: bool = True) -> pd.DataFram
     return out
 
 
-def _batched(options: StudyOptions, draws: list[Draw]) -> tuple[dict, dict]:
-    """{(rep, estimator): rows} of every batched estimator for ``draws`` (one fixed design), and
-    {estimator: why it fell back to the loop}."""
-    _same_design(options, draws)
+def _batched(options: StudyOptions, draws: list[Draw], *, fixed: bool) -> tuple[dict, dict]:
+    """{(rep, estimator): rows} of every batched estimator for ``draws`` (one design: the study's
+    fixed one, its work cached, or one replication's own), and {estimator: why it fell back to
+    the loop}."""
+    if fixed:
+        _same_design(options, draws)
     design = draws[0].panel  # all columns (the redrawn ones are to be ignored by the batches)
     truths = [d.truth for d in draws]
     done, notes = {}, {}
@@ -102,7 +113,7 @@ def _batched(options: StudyOptions, draws: list[Draw]) -> tuple[dict, dict]:
         if not names:
             continue
         try:
-            inst = _instance(cls, options, design)
+            inst = _instance(cls, options, design) if fixed else cls(design, options)
             outcomes = {k: np.column_stack([d.panel[k].to_numpy(float) for d in draws]) for k in cls.outcomes}
             for name in names:
                 seeds = [resampling_seed(options, name, d) for d in draws]
