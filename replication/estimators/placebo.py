@@ -93,6 +93,20 @@ def _placebo_years(pilot: np.ndarray, years: np.ndarray, scheme: str, n_draws: i
     raise ValueError(f"scheme must be 'cohort' or 'random_years', got {scheme!r}")
 
 
+def chunk_size(n_rows: int) -> int:
+    """Placebo draws per batch: bounded memory (about 2e7 numbers per working array) at any size."""
+    return max(1, min(250, int(2e7 // n_rows)))
+
+
+def placebo_regressors(first_years: np.ndarray, years: np.ndarray, city_idx: np.ndarray, dm, Q: np.ndarray):
+    """The placebo ``did`` of a batch of draws (``first_years``: cities x draws, NaN = never),
+    within-transformed by ``dm`` and residualised on the transformed controls' basis ``Q``;
+    and each column's ``d~'d~``.  Each placebo coefficient is ``d~'y~ / d~'d~``."""
+    first = np.nan_to_num(first_years, nan=np.inf)
+    Dt = within.residualise(dm((years[:, None] >= first[city_idx]).astype(float)), Q)
+    return Dt, (Dt ** 2).sum(axis=0)
+
+
 def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, n_draws: int = 500,
                      scheme: str = "cohort", seed: int | np.random.Generator | None = 0,
                      entity: str = "city_code", time: str = "year", pilot: str = "pilot_year",
@@ -138,7 +152,7 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
     q, df_resid = ss["q"], ss["df_resid"]
     PY = _placebo_years(pil, years, scheme, n_draws, rng)
     # draws per batch: bounded memory (about 2e7 numbers per working array) at any panel size
-    chunk = chunk or max(1, min(250, int(2e7 // len(df))))
+    chunk = chunk or chunk_size(len(df))
     out = []
     it = range(0, n_draws, chunk)
     if progress:
@@ -146,10 +160,7 @@ def permutation_test(panel: pd.DataFrame, y: str = "nqp", controls=CONTROLS, *, 
 
         it = tqdm(it, desc="placebo draws", unit_scale=chunk)
     for start in it:
-        first = np.nan_to_num(PY[:, start:start + chunk], nan=np.inf)  # cities x draws
-        D = (years[:, None] >= first[city_idx]).astype(float)
-        Dt = within.residualise(dm(D), Q)
-        dd = (Dt ** 2).sum(axis=0)
+        Dt, dd = placebo_regressors(PY[:, start:start + chunk], years, city_idx, dm, Q)
         ok = dd > 1e-12
         b = np.where(ok, (Dt * yt[:, None]).sum(axis=0) / np.where(ok, dd, 1.0), np.nan)
         resid = yt[:, None] - Dt * b

@@ -37,18 +37,23 @@ __all__ = ["event_study", "sun_abraham", "bacon", "callaway_santanna", "imputati
            "EventStudyResult", "SunAbrahamResult", "BaconDecomposition", "CallawaySantAnnaResult", "ImputationResult"]
 
 
+def event_dummies(d: pd.DataFrame, cohort: str, time: str, leads: int, lags: int) -> dict:
+    """{"e-3": (-3, 0/1 column), ...}: the event-time dummies of :func:`event_study` (end points
+    binned, reference period -1 left out)."""
+    e = np.clip(d[time].to_numpy(float) - _cohort(d, cohort), -leads, lags)
+    return {f"e{k:+d}": (k, (e == k).astype(float)) for k in range(-leads, lags + 1) if k != -1}
+
+
 def event_study(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", leads: int = 4, lags: int = 8,
                 controls=(), entity: str = "city_code", time: str = "year",
                 convention: str = "stata") -> EventStudyResult:
     """Leads and lags of adoption (the end points bin everything beyond them; reference
     period -1), with entity-clustered SEs and the joint F test that all leads are zero."""
     d = panel.copy()
-    e = np.clip(d[time].to_numpy(float) - _cohort(d, cohort), -leads, lags)
     names = {}
-    for k in range(-leads, lags + 1):
-        if k != -1:
-            names[f"e{k:+d}"] = k
-            d[f"e{k:+d}"] = (e == k).astype(float)
+    for name, (k, col) in event_dummies(d, cohort, time, leads, lags).items():
+        names[name] = k
+        d[name] = col
     r = twfe(d, y, list(names), controls, entity=entity, time=time, cluster=entity, convention=convention)
     cols = list(names)
     params = r.params[cols].rename(names)

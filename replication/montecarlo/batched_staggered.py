@@ -130,10 +130,10 @@ class CSOutcomeRegression:
     units (``csdid`` would switch to its repeated-cross-section estimator or recode the last
     cohort otherwise; those cases are refused with a message)."""
 
-    def __init__(self, d: pd.DataFrame, *, entity: str, time: str, cohort: str):
+    def __init__(self, d: pd.DataFrame, *, entity: str, time: str, cohort: str, estimator: str = "cs_or"):
         if not within.is_balanced(d[entity].to_numpy(), d[time].to_numpy()):
-            raise ValueError("cs_or needs a balanced design (every entity in every period): balance it first "
-                             "(replication.balance_panel) or leave 'cs_or' out of `estimators`")
+            raise ValueError(f"{estimator} needs a balanced design (every entity in every period): balance it first "
+                             f"(replication.balance_panel) or leave '{estimator}' out of `estimators`")
         tlist = np.sort(d[time].unique())
         self.shape = (d[entity].nunique(), len(tlist))
         g_rows = _cohort(d, cohort).reshape(self.shape)
@@ -147,8 +147,8 @@ class CSOutcomeRegression:
         g = g[self.keep]
         self.never = g == 0
         if not self.never.any():
-            raise ValueError("cs_or (never-treated controls) needs never-treated units in the design; "
-                             "leave 'cs_or' out of `estimators`")
+            raise ValueError(f"{estimator} (never-treated controls) needs never-treated units in the design; "
+                             f"leave '{estimator}' out of `estimators`")
         self.n = len(g)
         self.cells = []  # (treated mask, base period index, period index) of every post-treatment cell
         for c in np.unique(g[g > 0]):

@@ -30,6 +30,18 @@ LEVEL = 0.95
 SIZE_CUTOFF = 1_000_000  # a large city: 2020 urban-core population >= 1 million (Table 7)
 REGIONS = ["east", "west", "central"]
 SIZES = ["large", "small_medium"]
+#: Chapter 8's event study: leads and lags around adoption.
+LEADS, LAGS = 3, 8
+#: The null hypothesis each test row names in ``estimand``.
+TEST_ESTIMANDS = {"placebo_ri": "no effect (sharp null)", "pretrend_wald": "parallel pre-trends (leads zero)",
+                  "threshold_F": "no threshold (0 against 1)"}
+
+
+def size_groups(panel: pd.DataFrame) -> np.ndarray:
+    """Each row's size group for Table 7: "large" (2020 urban-core population >= 1 million),
+    "small_medium", None if unknown."""
+    pop = panel["urban_core_pop_2020"].astype("Float64").to_numpy(float, na_value=np.nan)
+    return np.where(np.isnan(pop), None, np.where(pop >= SIZE_CUTOFF, "large", "small_medium"))
 
 
 def estimate_row(estimator: str, estimand: str, result, term, truth) -> dict:
@@ -114,8 +126,7 @@ def mediation_paths(panel, truth, options, seed):
 def subgroup_effects(panel, truth, options, seed):
     """Table 7: the column-(5) DID by region and by city size, against the ATT of each group."""
     g = panel.copy()
-    pop = g["urban_core_pop_2020"].astype("Float64").to_numpy(float, na_value=np.nan)
-    g["size"] = np.where(np.isnan(pop), None, np.where(pop >= SIZE_CUTOFF, "large", "small_medium"))
+    g["size"] = size_groups(g)
     rows = []
     for by, order, key in (("region", REGIONS, "region"), ("size", SIZES, "size")):
         r = heterogeneity.subgroups(g, by, SPEC["y"], min_treated=5, convention="stata", entity=SPEC["entity"],
@@ -139,7 +150,7 @@ def threshold_model(panel, truth, options, seed):
                      "estimate": float(t.estimate), "se": np.nan, "lower": float(t.lower), "upper": float(t.upper),
                      "pvalue": np.nan, "truth": truth.get(f"threshold_{i}", np.nan)})
     if options.n_boot:
-        rows.append(stat_row("threshold_F", "no threshold (0 against 1)", r.tests[1]))
+        rows.append(stat_row("threshold_F", TEST_ESTIMANDS["threshold_F"], r.tests[1]))
     return rows
 
 
@@ -148,14 +159,14 @@ def placebo_ri(panel, truth, options, seed):
     r = placebo.permutation_test(panel, SPEC["y"], CONTROLS, n_draws=options.n_placebo, scheme="cohort", seed=seed,
                                  entity=SPEC["entity"], time=SPEC["time"], pilot=SPEC["cohort"], treat=SPEC["treat"],
                                  cluster=SPEC["cluster"], convention="stata")
-    return [stat_row("placebo_ri", "no effect (sharp null)", r)]
+    return [stat_row("placebo_ri", TEST_ESTIMANDS["placebo_ri"], r)]
 
 
 def pretrend_wald(panel, truth, options, seed):
     """Chapter 8's event study (3 leads, 8 lags, the controls): joint Wald test that all leads are zero."""
-    es = staggered.event_study(panel, SPEC["y"], cohort=SPEC["cohort"], leads=3, lags=8, controls=list(CONTROLS),
+    es = staggered.event_study(panel, SPEC["y"], cohort=SPEC["cohort"], leads=LEADS, lags=LAGS, controls=list(CONTROLS),
                                entity=SPEC["entity"], time=SPEC["time"])
-    return [stat_row("pretrend_wald", "parallel pre-trends (leads zero)", es.pretrend)]
+    return [stat_row("pretrend_wald", TEST_ESTIMANDS["pretrend_wald"], es.pretrend)]
 
 
 ESTIMATORS = {"twfe_controls": twfe_controls, "twfe_nocontrols": twfe_nocontrols, "sun_abraham": sun_abraham,

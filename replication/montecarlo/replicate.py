@@ -17,6 +17,9 @@ import pandas as pd
 
 from replication.data.schema import CONTROLS, INDICATORS, MEDIATORS
 from replication.montecarlo import batched
+from replication.montecarlo.batched_cs import BatchedCSControls
+from replication.montecarlo.batched_samples import BatchedMediation, BatchedPSMDID, BatchedSubgroups
+from replication.montecarlo.batched_tests import BatchedPlacebo, BatchedPretrendWald
 from replication.montecarlo.draws import Draw, InvalidPanel, draw
 from replication.montecarlo.estimators import LEVEL, SPEC, run_estimator
 from replication.montecarlo.options import LINEAR, StudyOptions, derive_seed
@@ -108,7 +111,7 @@ def _batched(options: StudyOptions, draws: list[Draw], *, fixed: bool) -> tuple[
     design = draws[0].panel  # all columns (the redrawn ones are to be ignored by the batches)
     truths = [d.truth for d in draws]
     done, notes = {}, {}
-    for cls in BATCHES:
+    for cls in BATCHES if fixed else [c for c in BATCHES if getattr(c, "redrawn", False)]:
         names = [n for n in cls.names if n in options.estimators]
         if not names:
             continue
@@ -158,6 +161,7 @@ class LinearBatch:
 
     names = LINEAR
     outcomes = ("nqp",)
+    redrawn = True
 
     def __init__(self, design: pd.DataFrame, options: StudyOptions):
         cols = [SPEC["entity"], SPEC["time"], SPEC["cohort"], SPEC["treat"], *CONTROLS]
@@ -182,8 +186,13 @@ class LinearBatch:
         return out
 
 
-#: The batched implementations used on a fixed design, each for the estimator ids in its ``names``.
-BATCHES = (LinearBatch,)
+#: The batched implementations, each for the estimator ids in its ``names`` (the protocol: built
+#: once from a design and the options, ``rows(name, outcomes, truths, seeds)`` gives every
+#: replication's rows as :func:`~replication.montecarlo.estimators.run_estimator` does).  All are
+#: used on a fixed design; on a redrawn one only those whose ``redrawn`` is true (cheaper to build
+#: for one replication than the loop; the others' design work costs as much as the loop itself).
+BATCHES = (LinearBatch, BatchedCSControls, BatchedPSMDID, BatchedSubgroups, BatchedMediation, BatchedPlacebo,
+           BatchedPretrendWald)
 
 
 def _inference(kind: str, est: float, se: float, df: int) -> tuple[float, float, float]:
