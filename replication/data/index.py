@@ -93,7 +93,8 @@ class EntropyIndex:
             raise ValueError("score_matrix: an index fitted year by year needs each row's year in groups")
         g = np.full(len(X), "all", dtype=object) if self.pooled else np.asarray(groups)
         Z = self._normalised(np.asarray(X, dtype=float), g)
-        W = self.weights_by_group.loc[g].to_numpy()
+        codes, groups_seen = pd.factorize(g)
+        W = self.weights_by_group.loc[groups_seen].to_numpy()[codes]  # each row's group weights
         return self.scale * (Z * W).sum(axis=1)
 
     def table(self) -> pd.DataFrame:
