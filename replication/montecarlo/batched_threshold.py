@@ -36,7 +36,7 @@ from replication.estimators.results import TestResult, rng
 from replication.estimators.threshold import _per_threshold, _prepare, with_year_dummies
 from replication.estimators.threshold_inference import lr_critical_value
 from replication.estimators.threshold_search import Searcher, SequentialSearch, candidate_grid, convention_rules
-from replication.montecarlo.estimators import SPEC, TEST_ESTIMANDS, run_estimator, stat_row
+from replication.montecarlo.estimators import SPEC, run_estimator, threshold_rows
 from replication.montecarlo.options import StudyOptions
 
 #: threshold_model's call of fit_panel_threshold: two thresholds, xthreg's conventions, i.year
@@ -80,7 +80,8 @@ class BatchedThreshold:
 
     def __init__(self, design: pd.DataFrame, options: StudyOptions):
         if not isinstance(design, pd.DataFrame):
-            raise ValueError(f"design must be a pandas DataFrame (one replication's panel), got {type(design).__name__}")
+            raise ValueError(f"design must be a pandas DataFrame (one replication's panel), "
+                             f"got {type(design).__name__}")
         self.design, self.options = design.reset_index(drop=True), options
         self.n_boot = _per_threshold(options.n_boot, MAX_THRESHOLDS, int, "n_boot")[0]
         y, x, q, entity, time = SPEC["y"], SPEC["treat"], SPEC["threshold"], SPEC["entity"], SPEC["time"]
@@ -158,7 +159,8 @@ class BatchedThreshold:
                              f"({len(self.design)}) and one column per truth and seed ({R}), got shape {Y.shape}")
         return Y
 
-    def rows(self, name: str, outcomes: dict[str, np.ndarray], truths: list[dict], seeds: list[int]) -> list[list[dict]]:
+    def rows(self, name: str, outcomes: dict[str, np.ndarray], truths: list[dict],
+             seeds: list[int]) -> list[list[dict]]:
         """For each replication r, the rows of ``run_estimator(name, design with nqp = outcomes["nqp"][:, r],
         truths[r], options, seeds[r])``.  A replication with a missing or infinite outcome is left to
         run_estimator itself (its failure row is the loop's)."""
@@ -180,11 +182,5 @@ class BatchedThreshold:
 
     def _replication_rows(self, e: dict, truth: dict) -> list[dict]:
         """One replication's rows, as threshold_model builds them from the result."""
-        pairs = sorted([(e["g1r"], e["lo21"], e["hi21"]), (e["g2"], e["lo22"], e["hi22"])], key=lambda t: t[0])
-        rows = [{"estimator": "threshold", "estimand": f"threshold_{i}", "kind": "estimate", "estimate": float(g),
-                 "se": np.nan, "lower": float(lo), "upper": float(hi), "pvalue": np.nan,
-                 "truth": truth.get(f"threshold_{i}", np.nan)} for i, (g, lo, hi) in enumerate(pairs, start=1)]
-        if self.options.n_boot:
-            test = TestResult(float(e["F"]), float(e["p"]))
-            rows.append(stat_row("threshold_F", TEST_ESTIMANDS["threshold_F"], test))
-        return rows
+        pairs = [(e["g1r"], e["lo21"], e["hi21"]), (e["g2"], e["lo22"], e["hi22"])]
+        return threshold_rows(pairs, truth, TestResult(float(e["F"]), float(e["p"])) if self.options.n_boot else None)

@@ -143,14 +143,22 @@ def threshold_model(panel, truth, options, seed):
     r = threshold.fit_panel_threshold(panel, SPEC["y"], SPEC["treat"], SPEC["threshold"], list(CONTROLS),
                                       entity=SPEC["entity"], time=SPEC["time"], max_thresholds=2,
                                       n_draws=options.n_boot, seed=seed, convention="xthreg", time_effects=True)
-    th = r.thresholds[r.thresholds["model"] == 2].sort_values("estimate")
+    th = r.thresholds[r.thresholds["model"] == 2]
+    return threshold_rows(list(zip(th["estimate"], th["lower"], th["upper"])), truth,
+                          r.tests[1] if options.n_boot else None)
+
+
+def threshold_rows(estimates, truth: dict, test=None) -> list[dict]:
+    """The threshold rows: ``estimates`` (estimate, lower, upper) of model 2's thresholds, in
+    any order, as ``threshold_1`` < ``threshold_2`` against the planted ones; and ``test`` (the
+    bootstrap F test of no threshold) when there is one."""
     rows = []
-    for i, t in enumerate(th.itertuples(), start=1):
+    for i, (g, lo, hi) in enumerate(sorted(estimates, key=lambda t: t[0]), start=1):
         rows.append({"estimator": "threshold", "estimand": f"threshold_{i}", "kind": "estimate",
-                     "estimate": float(t.estimate), "se": np.nan, "lower": float(t.lower), "upper": float(t.upper),
+                     "estimate": float(g), "se": np.nan, "lower": float(lo), "upper": float(hi),
                      "pvalue": np.nan, "truth": truth.get(f"threshold_{i}", np.nan)})
-    if options.n_boot:
-        rows.append(stat_row("threshold_F", TEST_ESTIMANDS["threshold_F"], r.tests[1]))
+    if test is not None:
+        rows.append(stat_row("threshold_F", TEST_ESTIMANDS["threshold_F"], test))
     return rows
 
 

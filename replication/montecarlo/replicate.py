@@ -20,6 +20,7 @@ from replication.montecarlo import batched
 from replication.montecarlo.batched_cs import BatchedCSControls
 from replication.montecarlo.batched_samples import BatchedMediation, BatchedPSMDID, BatchedSubgroups
 from replication.montecarlo.batched_tests import BatchedPlacebo, BatchedPretrendWald
+from replication.montecarlo.batched_threshold import BatchedThreshold
 from replication.montecarlo.draws import Draw, InvalidPanel, draw
 from replication.montecarlo.estimators import LEVEL, SPEC, run_estimator
 from replication.montecarlo.options import LINEAR, StudyOptions, derive_seed
@@ -191,8 +192,8 @@ class LinearBatch:
 #: replication's rows as :func:`~replication.montecarlo.estimators.run_estimator` does).  All are
 #: used on a fixed design; on a redrawn one only those whose ``redrawn`` is true (cheaper to build
 #: for one replication than the loop; the others' design work costs as much as the loop itself).
-BATCHES = (LinearBatch, BatchedCSControls, BatchedPSMDID, BatchedSubgroups, BatchedMediation, BatchedPlacebo,
-           BatchedPretrendWald)
+BATCHES = (LinearBatch, BatchedCSControls, BatchedPSMDID, BatchedSubgroups, BatchedMediation, BatchedThreshold,
+           BatchedPlacebo, BatchedPretrendWald)
 
 
 def _inference(kind: str, est: float, se: float, df: int) -> tuple[float, float, float]:
