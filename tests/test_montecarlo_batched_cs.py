@@ -93,6 +93,32 @@ def test_refuses_designs_and_inputs_it_cannot_handle():
         BatchedCSControls(few, options)
 
 
+def test_on_a_redrawn_design_it_refuses_what_csdid_refuses_without_running_it(monkeypatch):
+    """Built for every replication of a redrawn design, the class does not run the book's function
+    (that would cost what batching saves): it applies csdid's own refusals itself."""
+    options = StudyOptions.make(reps=6, estimators=(NAME,))
+    panel = draw(options, 0).panel
+    monkeypatch.setattr(BatchedCSControls, "_check_against_book", lambda *a: pytest.fail("ran the book's function"))
+    flat = panel.assign(gov=0.2)
+    assert looped(flat, {}, options, 0)[0]["kind"] == "failure"
+    with pytest.raises(ValueError, match="controls of 20.. are collinear"):
+        BatchedCSControls(flat, options)
+    # collinear only in 2009, a base period of pre-treatment cells alone: csdid still fails
+    pre = panel.assign(gov=panel["gov"].mask(panel["pilot_year"].isna() & (panel["year"] == 2009), 0.2))
+    assert looped(pre, {}, options, 0)[0]["kind"] == "failure"
+    with pytest.raises(ValueError, match="controls of 2009 are collinear"):
+        BatchedCSControls(pre, options)
+    never = panel.loc[panel["pilot_year"].isna(), "city_code"].unique()
+    few = panel.assign(pilot_year=panel["pilot_year"].mask(panel["city_code"].isin(never[8:]), 2014))
+    assert looped(few, {}, options, 0)[0]["kind"] == "failure"
+    with pytest.raises(ValueError, match="8 never-treated units.*too small"):
+        BatchedCSControls(few, options)
+    ten = panel.assign(pilot_year=panel["pilot_year"].mask(panel["city_code"].isin(never[10:]), 2014))
+    assert looped(ten, {}, options, 0)[0]["kind"] == "estimate"  # csdid's limit: 10 is enough
+    assert_rows_equal(BatchedCSControls(ten, options).rows(NAME, {"nqp": ten[["nqp"]].to_numpy(float)}, [{}], [0])[0],
+                      looped(ten, {}, options, 0))
+
+
 def test_refuses_bad_calls_and_a_design_it_does_not_reproduce(monkeypatch):
     options = StudyOptions.make(reps=6, fixed_design=True, estimators=(NAME,))
     panel = draw(options, 0).panel

@@ -95,6 +95,7 @@ class BatchedCSControls(CSOutcomeRegression):
 
     names = (NAME,)
     outcomes = (SPEC["y"],)
+    redrawn = True  # built for each replication of a redrawn design too (cheaper than the loop)
 
     def __init__(self, design: pd.DataFrame, options):
         entity, time, cohort = SPEC["entity"], SPEC["time"], SPEC["cohort"]
@@ -118,7 +119,10 @@ class BatchedCSControls(CSOutcomeRegression):
             group = list(group)
             base = group[0][1]
             self.parts.append(_Cohort(group[0][0], self.never, base, [j for _, _, j in group], X, years[base]))
-        self._check_against_book(design, options)
+        if getattr(options, "fixed_design", True):
+            self._check_against_book(design, options)  # once per study: the book's own function
+        else:  # one design per replication: running the book's function too would cost what it saves
+            self._check_every_base_period(X, years)
 
     def __call__(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Overall ATT and SE ``(R,)`` for outcomes ``Y`` ``(n_rows, R)`` sorted by entity and time."""
@@ -157,6 +161,22 @@ class BatchedCSControls(CSOutcomeRegression):
                          "se": float(se[r]), "lower": float(lo[r]), "upper": float(hi[r]), "pvalue": float(p[r]),
                          "truth": np.nan if t is None else float(t)}])
         return out
+
+    def _check_every_base_period(self, X: np.ndarray, years: np.ndarray) -> None:
+        """Refuse the design if the never-treated units' controls are collinear in any period:
+        csdid would set every ATT(g, t) with that base period to NA (pre-treatment cells
+        included) and fail, and the loop reports that failure; the rule of :class:`_Cohort`,
+        applied to every period (a superset of the base periods csdid uses); and, as csdid,
+        refuse fewer never-treated units than the controls + 5."""
+        if self.never.sum() < len(CONTROLS) + 5:
+            raise ValueError(f"{NAME}: {int(self.never.sum())} never-treated units; csdid refuses fewer than "
+                             f"{len(CONTROLS) + 5} (Never-treated group is too small); run the looped estimator")
+        for j, year in enumerate(years):
+            XC = np.column_stack([np.ones(int(self.never.sum())), X[self.never, j]])
+            rcond = 1.0 / np.linalg.cond(XC.T @ XC / len(XC), 1)
+            if not np.isfinite(rcond) or rcond < np.finfo(float).eps:
+                raise ValueError(f"{NAME}: the controls of {year} are collinear among the never-treated units "
+                                 "(csdid sets those ATT(g, t) to NA and fails); run the looped estimator")
 
     def _check_against_book(self, design: pd.DataFrame, options) -> None:
         """Run the book's function once on the design (a random outcome) and refuse the

@@ -101,6 +101,7 @@ class BatchedPretrendWald(_Batched):
     controls, i.e. :func:`replication.montecarlo.estimators.pretrend_wald`'s row."""
 
     names = ("pretrend_wald",)
+    redrawn = True  # built for each replication of a redrawn design too (cheaper than the loop)
 
     def __init__(self, design: pd.DataFrame, options: StudyOptions | None = None):
         d, self.order = _sorted_design(design, ["sun_abraham"])  # needs the cohort and the controls
@@ -145,6 +146,7 @@ class BatchedPlacebo(_Batched):
     share their placebo assignments, drawn once (the last seed's are kept for the next call)."""
 
     names = ("placebo_ri",)
+    redrawn = True  # built for each replication of a redrawn design too (cheaper than the loop)
 
     def __init__(self, design: pd.DataFrame, options: StudyOptions):
         d, self.order = _sorted_design(design, ["twfe_controls", "sun_abraham"])  # treat, cohort, controls

@@ -76,6 +76,7 @@ class BatchedThreshold:
     what :func:`replication.montecarlo.estimators.run_estimator` returns for each replication."""
 
     names = ("threshold",)
+    redrawn = True  # built for each replication of a redrawn design too (cheaper than the loop)
     outcomes = ("nqp",)
 
     def __init__(self, design: pd.DataFrame, options: StudyOptions):
