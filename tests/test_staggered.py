@@ -129,3 +129,29 @@ def test_non_absorbing_treatment_is_a_clear_error(castle):
     d.loc[(d["state"] == "Alabama") & (d["year"] == 2008), "post"] = 0
     with pytest.raises(ValueError, match="absorbing"):
         sg.bacon(d, "l_homicide", treat="post", entity="state", time="year")
+
+
+def test_an_event_window_wider_than_the_data_names_the_widest_one(panel):
+    """leads=6 on 2009-2022 with cohorts 2012-2014: no observation 6 years before adoption, so
+    the dummy e-6 is all zero; the message says which and what the data allow (not a bare
+    collinearity error)."""
+    import replication as rp
+    from replication.data.index import add_index
+
+    panel = add_index(panel)
+    with pytest.raises(ValueError, match=r"event time\(s\) \[-6\].*reach 5 periods before adoption.*leads <= 5"):
+        rp.event_study(panel, "nqp", leads=6, lags=8)
+    with pytest.raises(ValueError, match=r"lags <= 10"):
+        rp.event_study(panel, "nqp", leads=3, lags=12)
+    with pytest.raises(ValueError, match="leads=1 must be a whole number >= 2"):
+        rp.event_study(panel, "nqp", leads=1, lags=8)
+    assert rp.event_study(panel, "nqp", leads=5, lags=10).params.index.min() == -5
+
+
+def test_honest_did_with_one_pre_period_says_how_to_get_two(panel):
+    import replication as rp
+    from replication.data.index import add_index
+
+    es = rp.event_study(add_index(panel), "nqp", leads=2, lags=8)
+    with pytest.raises(ValueError, match=r"1 pre-period.*leads=3"):
+        rp.honest_did(es)

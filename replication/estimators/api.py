@@ -104,6 +104,10 @@ def honest_did(es, *, Ms=None, Mbars=DEFAULT_MBARS, first: int | None = None, la
     and :func:`replication.estimators.honestdid.rm_confidence_set`.  Returns a
     :class:`HonestDiDResult`."""
     beta, sigma, n_pre, n_post = _event_study_inputs(es, first, last)
+    if n_pre < 2:
+        raise ValueError(f"honest_did: the event study has {n_pre} pre-period(s) besides the reference period; "
+                         "the smoothness restriction needs two: re-estimate with one more lead (e.g. "
+                         "replication.event_study(..., leads=3)) or widen first=")
     if Ms is None:
         top = float(np.abs(np.diff(np.r_[beta[:n_pre], 0.0])).max()) if n_pre else 0.0
         Ms = np.linspace(0.0, top, 5)

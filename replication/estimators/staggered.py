@@ -44,6 +44,25 @@ def event_dummies(d: pd.DataFrame, cohort: str, time: str, leads: int, lags: int
     return {f"e{k:+d}": (k, (e == k).astype(float)) for k in range(-leads, lags + 1) if k != -1}
 
 
+def _check_event_window(d: pd.DataFrame, cohort: str, time: str, leads: int, lags: int, dummies: dict) -> None:
+    """A window wider than the data leaves event times without any observation (their dummies
+    are all zero and the regression is singular): say which, and the widest window the data allow."""
+    for what, value in (("leads", leads), ("lags", lags)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (2 if what == "leads" else 0):
+            raise ValueError(f"event_study: {what}={value!r} must be a whole number >= {2 if what == 'leads' else 0}")
+    empty = [k for k, col in dummies.values() if not col.any()]
+    if not empty:
+        return
+    e = d[time].to_numpy(float) - _cohort(d, cohort)
+    e = e[np.isfinite(e)]
+    if not len(e):
+        raise ValueError(f"event_study: no unit in {cohort!r} is ever treated; there is no event time to estimate")
+    most_leads, most_lags = int(-e.min()), int(e.max())
+    raise ValueError(f"event_study: no observation at event time(s) {empty} with leads={leads}, lags={lags} "
+                     f"(the data reach {most_leads} periods before adoption and {most_lags} after); choose "
+                     f"leads <= {most_leads} and lags <= {most_lags}")
+
+
 def event_study(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", leads: int = 4, lags: int = 8,
                 controls=(), entity: str = "city_code", time: str = "year",
                 convention: str = "stata") -> EventStudyResult:
@@ -51,7 +70,9 @@ def event_study(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", lead
     period -1), with entity-clustered SEs and the joint F test that all leads are zero."""
     d = panel.copy()
     names = {}
-    for name, (k, col) in event_dummies(d, cohort, time, leads, lags).items():
+    dummies = event_dummies(d, cohort, time, leads, lags)
+    _check_event_window(d, cohort, time, leads, lags, dummies)
+    for name, (k, col) in dummies.items():
         names[name] = k
         d[name] = col
     r = twfe(d, y, list(names), controls, entity=entity, time=time, cluster=entity, convention=convention)
