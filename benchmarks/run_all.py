@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_placebo.py", "bench_threshold.py", "bench_honest.py", "bench_pipeline.py", "bench_scale.py",
-           "bench_montecarlo.py"]
+           "bench_montecarlo.py", "bench_montecarlo_full.py"]
 
 
 def main() -> int:
