@@ -215,3 +215,19 @@ def test_no_run_time_in_chapter_prose(path):
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     for pattern in (r"perf_counter\(", r"time\.time\(", r"monotonic\(", r"\['seconds'\]", r'\["seconds"\]'):
         assert not re.search(pattern, code), f"{path.name} measures or prints a run time ({pattern})"
+
+
+def test_displayed_chapter_numbers_are_the_numbers_the_runner_uses():
+    """In a numbered part of the toc, the n-th chapter is shown as "n."; its file must start with
+    that number, since `run --only NN` and the exercises name chapters by it."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text(encoding="utf-8"))
+    count = 0
+    for part in toc["parts"]:
+        if not part.get("numbered"):
+            continue
+        for ch in part["chapters"]:
+            count += 1
+            name = ch["file"].rsplit("/", 1)[-1]
+            assert name.startswith(f"{count:02d}_"), f"{ch['file']} is shown as chapter {count}"
