@@ -159,6 +159,20 @@ def test_subgroup_truth_reproduces_the_simulators_groups(default):
     moved = nl.subgroup_truth(truth, default.panel, 3_000_000)
     assert moved["att_size_large"] != pytest.approx(truth["att_size_large"])
     assert nl.subgroup_truth(None, default.panel, 1_000_000) is None
+    # the NBS four regions: each group's mean true effect over its treated city-years, by hand
+    cells = truth["cell_effects"].merge(default.panel[["city_code", "region4"]].drop_duplicates(), on="city_code")
+    for g, te in cells.groupby("region4")["te"].mean().items():
+        assert ours[f"att_region4_{g}"] == pytest.approx(te, rel=1e-12)
+    assert {"att_region4_northeast", "att_region4_east"} <= set(ours)
+
+
+def test_the_four_region_table_carries_the_truth(default):
+    from replication.report import specs, tables
+
+    truth = nl.subgroup_truth(default.sim.truth, default.panel, 1_000_000)
+    t = tables.subgroup_table(specs.table7(default.panel, region_scheme="region4"), truth)
+    r4 = t[t["split"] == "region4"].set_index("group")
+    assert r4["truth"].notna().all() and r4.loc["northeast", "truth"] == truth["att_region4_northeast"]
 
 
 def test_untreated_outcome_is_the_simulators_y0_and_checks_the_rows(default):

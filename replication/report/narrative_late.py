@@ -254,7 +254,8 @@ def gap_pvalue(gap, n_draws: int) -> float:
 def subgroup_truth(truth: dict | None, panel: pd.DataFrame, size_cutoff: float) -> dict | None:
     """The simulator's truth with the true effect of Table 7's groups for any ``size_cutoff``:
     the mean true effect over each group's treated city-years (``att_region_<g>``,
-    ``att_size_<g>``), as the simulator computes them for its own size classes."""
+    ``att_region4_<g>`` for the NBS four regions, ``att_size_<g>``), as the simulator computes
+    them for its own regions and size classes."""
     from replication.report.specs import PAPER, add_groups
 
     if truth is None:
@@ -262,7 +263,7 @@ def subgroup_truth(truth: dict | None, panel: pd.DataFrame, size_cutoff: float) 
     cells = truth["cell_effects"]
     g = add_groups(panel, size_cutoff).drop_duplicates(PAPER["entity"]).set_index(PAPER["entity"])
     out = dict(truth)
-    for by in ("region", "size"):
+    for by in [b for b in ("region", "region4", "size") if b in g.columns]:
         means = cells.groupby(cells[PAPER["entity"]].map(g[by]))["te"].mean()
         out.update({f"att_{by}_{k}": float(v) for k, v in means.items()})
     return out

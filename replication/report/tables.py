@@ -355,8 +355,7 @@ def subgroup_table(t7: dict, truth: dict | None = None) -> pd.DataFrame:
                                         "conf_low": "ci_lower", "conf_high": "ci_upper"})
         t = t[["group", "N", "cities", "treated cities", "coef", "se", "t", "p", "ci_lower", "ci_upper", "note"]]
         if truth is not None:
-            kind = "size" if split == "size" else "region"
-            t["truth"] = [truth.get(f"att_{kind}_{g}", np.nan) if split != "region4" else np.nan for g in t["group"]]
+            t["truth"] = [truth.get(f"att_{split}_{g}", np.nan) for g in t["group"]]
         t.insert(0, "split", split)
         parts.append(t)
     return pd.concat(parts, ignore_index=True)
