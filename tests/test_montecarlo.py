@@ -57,6 +57,17 @@ def test_the_key_ignores_the_number_of_replications_only():
     assert a.key() != StudyOptions.make(reps=5, estimators="linear", dgp=["pretrend=0.01"]).key()
 
 
+def test_the_key_changes_with_the_code_that_computes_the_rows(monkeypatch):
+    """Cached rows are never reused after the estimators, the simulator or the study code changed."""
+    from replication.montecarlo import options
+
+    before = StudyOptions.make(reps=5, estimators="linear").key()
+    fp = options.code_fingerprint()
+    assert len(fp) == 64 and fp == options.code_fingerprint()
+    monkeypatch.setattr(options, "_FINGERPRINT", [fp[::-1]])  # as if a source file had changed
+    assert StudyOptions.make(reps=5, estimators="linear").key() != before
+
+
 def test_null_and_effect_factor_options():
     o = StudyOptions.make(reps=1, calibration="paper", estimators="linear")
     null = StudyOptions.make(reps=1, calibration="paper", estimators="linear", null=True).dgp_options()

@@ -26,12 +26,29 @@ FULL = LINEAR + ("cs_or_controls", "psm_did", "mediation", "subgroups", "thresho
 ESTIMATOR_SETS = {"linear": LINEAR, "full": FULL}
 
 
-#: Bumped whenever what a replication computes changes, so that a cache of older rows is not reused.
-ROWS_VERSION = 2  # 2: one placebo seed per fixed-design study; batched imputation rows with percentile intervals
+#: The packages whose code computes a replication's rows: the cache key includes a fingerprint of
+#: their source, so cached rows are never reused after the code that made them changed.
+ROW_PACKAGES = ("data", "estimators", "montecarlo")
+_FINGERPRINT: list = []
 
 
 class StudyError(ValueError):
     """A study that cannot run as asked (the message names the option and the fix)."""
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of the source of :data:`ROW_PACKAGES` (every ``.py`` file, by relative path),
+    computed once per process."""
+    if not _FINGERPRINT:
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[1]
+        h = hashlib.sha256()
+        for pkg in ROW_PACKAGES:
+            for f in sorted((root / pkg).rglob("*.py")):
+                h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+        _FINGERPRINT.append(h.hexdigest())
+    return _FINGERPRINT[0]
 
 
 def derive_seed(seed: int, *keys: int) -> int:
@@ -160,10 +177,10 @@ class StudyOptions:
 
     def key(self) -> str:
         """What the cached replications depend on (everything but ``reps``, and
-        :data:`ROWS_VERSION`), as 16 hex digits."""
+        :func:`code_fingerprint`), as 16 hex digits."""
         d = {k: v for k, v in asdict(self).items() if k != "reps"}
         d["dgp"] = self.dgp_options()
-        d["rows"] = ROWS_VERSION
+        d["code"] = code_fingerprint()
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
     def describe(self) -> dict:
