@@ -24,7 +24,6 @@ and weights are reused.
 from __future__ import annotations
 
 import itertools
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,7 @@ from replication.data.schema import CONTROLS
 from replication.estimators.staggered_results import Aggregate
 from replication.montecarlo.batched import _check_outcomes
 from replication.montecarlo.batched_staggered import CSOutcomeRegression
-from replication.montecarlo.estimators import LEVEL, SPEC, run_estimator
+from replication.montecarlo.estimators import LEVEL, SPEC
 
 NAME = "cs_or_controls"
 
@@ -88,10 +87,11 @@ class BatchedCSControls(CSOutcomeRegression):
 
     ``design``: one replication's panel (any row order; the outcome columns are ignored).
     Refused with a :class:`ValueError` (run the looped estimator instead): an unbalanced
-    design, missing controls, no never-treated units, controls collinear among the
-    never-treated, and any design on which the book's function fails or which this class
-    does not reproduce: the constructor runs the book's function once on the design with a
-    random outcome and compares (about one looped replication's time)."""
+    design, missing controls, and what csdid itself refuses: fewer never-treated units than
+    the controls + 5, or controls collinear among the never-treated in any period (csdid
+    sets those ATT(g, t) to NA and the aggregation fails).  These rules are checked here,
+    without running or importing csdid (tests/test_montecarlo_batched_cs.py checks them and
+    the rows against the looped estimator)."""
 
     names = (NAME,)
     outcomes = (SPEC["y"],)
@@ -119,10 +119,7 @@ class BatchedCSControls(CSOutcomeRegression):
             group = list(group)
             base = group[0][1]
             self.parts.append(_Cohort(group[0][0], self.never, base, [j for _, _, j in group], X, years[base]))
-        if getattr(options, "fixed_design", True):
-            self._check_against_book(design, options)  # once per study: the book's own function
-        else:  # one design per replication: running the book's function too would cost what it saves
-            self._check_every_base_period(X, years)
+        self._check_every_base_period(X, years)  # csdid's refusals, without running (or importing) it
 
     def __call__(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Overall ATT and SE ``(R,)`` for outcomes ``Y`` ``(n_rows, R)`` sorted by entity and time."""
@@ -177,19 +174,3 @@ class BatchedCSControls(CSOutcomeRegression):
             if not np.isfinite(rcond) or rcond < np.finfo(float).eps:
                 raise ValueError(f"{NAME}: the controls of {year} are collinear among the never-treated units "
                                  "(csdid sets those ATT(g, t) to NA and fails); run the looped estimator")
-
-    def _check_against_book(self, design: pd.DataFrame, options) -> None:
-        """Run the book's function once on the design (a random outcome) and refuse the
-        design if it fails there or if this class does not give its estimate and SE."""
-        y = np.random.default_rng(0).standard_normal(self.n_rows)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            book = run_estimator(NAME, design.assign(**{SPEC["y"]: y}), {}, options, 0)[0]
-        if book["kind"] == "failure":
-            raise ValueError(f"{NAME}: the book's function fails on this design ({book['note']}); run the looped "
-                             "estimator")
-        est, se = self(y[self.order, None])
-        ours, theirs = np.array([est[0], se[0]]), np.array([book["estimate"], book["se"]])
-        if not np.allclose(ours, theirs, rtol=1e-8, atol=1e-10, equal_nan=True):
-            raise ValueError(f"{NAME}: the batched estimator does not reproduce the book's function on this design "
-                             f"(estimate, se {ours} against {theirs}); run the looped estimator")

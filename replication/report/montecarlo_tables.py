@@ -214,3 +214,65 @@ def bias_change_text(bias: float, mcse: float, base: float, base_mcse: float) ->
     if bias - base > 2 * np.hypot(mcse, base_mcse):
         return "the pre-trend continues after adoption and column (5) reads it as effect"
     return "with this few replications the change in bias cannot be told from Monte Carlo error"
+
+
+#: The chapter's first table: the linear DID estimators of the overall ATT.
+LINEAR_ATT = ("twfe_controls", "twfe_nocontrols", "sun_abraham", "imputation", "cs_or")
+
+
+def estimand_label(estimator: str, estimand: str) -> str:
+    """``a_hc`` -> ``path a (hc)``, ``att_size_small_medium`` -> ``size: small & medium``,
+    ``threshold_1`` -> ``γ₁ (lower)``, an overall ``att`` -> ``ATT``."""
+    if estimator == "mediation":
+        kind, med = estimand.split("_", 1)
+        return f"{'path a' if kind == 'a' else 'indirect a·b'} ({med})"
+    if estimator == "subgroups":
+        _, by, group = estimand.split("_", 2)
+        return f"{by}: {group.replace('_', ' & ')}"
+    if estimator == "threshold":
+        return {"threshold_1": "γ₁ (lower)", "threshold_2": "γ₂ (upper)"}.get(estimand, estimand)
+    return "ATT" if estimand == "att" else estimand
+
+
+def _other_rows(summary: pd.DataFrame, skip=LINEAR_ATT) -> pd.DataFrame:
+    """Every estimand of the estimators not in ``skip`` against its own truth: the realised
+    one (it varies by replication) or the planted one (a DGP constant)."""
+    s = summary[summary["target"].isin(["realised", "planted"]) & ~summary["estimator"].isin(skip)]
+    return s.reset_index(drop=True)
+
+
+def others_table(summary: pd.DataFrame, skip=LINEAR_ATT) -> pd.DataFrame:
+    """The other estimators' estimands (PSM-DID, Callaway-Sant'Anna with controls, the mediation
+    paths, the subgroup effects, the thresholds) as the chapter shows them: truth (mean), bias
+    ± MC SE, mean SE, coverage ± MC SE of the 95 % interval (for a threshold: its
+    likelihood-ratio set) against the truth of each replication."""
+    s = _other_rows(summary, skip)
+    keep = lambda text: text.replace(" ± ", "\u00a0±\u00a0")  # noqa: E731 (no line break inside)
+    return pd.DataFrame({
+        "estimator": s["estimator"].map(label),
+        "estimand": [estimand_label(e, m) for e, m in zip(s["estimator"], s["estimand"])],
+        "truth": s["target"], "true value (mean)": s["truth_mean"],
+        "bias ± MC SE": [keep(pm(b, m, 4)) for b, m in zip(s["bias"], s["mcse_bias"])],
+        "mean SE": s["mean_se"], "coverage ± MC SE": [keep(share(c, n)) for c, n in zip(s["coverage"], s["reps"])],
+    })
+
+
+def coverage_overview(summary: pd.DataFrame, skip=LINEAR_ATT, level: float = 0.95) -> str:
+    """How many of the other estimands' intervals cover their truth at a rate within three
+    Monte Carlo standard errors of ``level``, and which cover it less or more often."""
+    s = _other_rows(summary, skip)
+    s = s[np.isfinite(s["coverage"].to_numpy(float))]
+    if s.empty:
+        return "no other estimand has an interval to check"
+    groups: dict[str, list[str]] = {"within": [], "below": [], "above": []}
+    for r in s.itertuples(index=False):
+        band = 3 * np.sqrt(level * (1 - level) / r.reps)
+        side = "within" if abs(r.coverage - level) <= band else ("below" if r.coverage < level else "above")
+        groups[side].append(f"{label(r.estimator)} {estimand_label(r.estimator, r.estimand)} "
+                            f"({share(r.coverage, int(r.reps))})")
+    text = (f"of these {len(s)} estimands, the intervals contain their truth at a rate within three Monte Carlo "
+            f"standard errors of the nominal {level:.0%} for {len(groups['within'])}")
+    for side, how in (("below", "less often"), ("above", "more often")):
+        if groups[side]:
+            text += f"; {how} for {len(groups[side])}: {'; '.join(groups[side])}"
+    return text
