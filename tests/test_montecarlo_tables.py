@@ -62,3 +62,9 @@ def test_coverage_overview_counts_and_names_the_misses(summary):
     assert "less often for 1: Mediation path a (st) (0.500 ± 0.112)" in text and "more often" not in text
     assert mct.coverage_overview(summary[summary["estimator"] == "twfe_controls"]) == \
         "no other estimand has an interval to check"
+
+
+def test_threshold_null_text_only_when_the_rate_is_above_the_band():
+    assert mct.threshold_null_text(0.05, 20) == "" and mct.threshold_null_text(0.19, 20) == ""  # band ± 0.146
+    assert mct.threshold_null_text(0.17, 1000).startswith("The threshold test's extra rejections")
+    assert mct.threshold_null_text(float("nan"), 20) == ""

@@ -62,6 +62,16 @@ def resampling_seed(options: StudyOptions, name: str, d: Draw) -> int:
 
 
 def run_block(options: StudyOptions, reps, *, batch: bool = True) -> pd.DataFrame:
+    """:func:`_run_block` with one BLAS thread: the batched algebra works on small matrices,
+    where more threads only oversubscribe the cores (measured: the batched threshold search
+    ten times slower with two threads on a busy 2-core machine); ``jobs`` processes use the cores."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _run_block(options, reps, batch=batch)
+
+
+def _run_block(options: StudyOptions, reps, *, batch: bool = True) -> pd.DataFrame:
     """Long rows (:data:`COLUMNS`) for the replications ``reps``: per replication its validation
     row, then every estimator's rows in the order of ``options.estimators``.  The estimators of
     :data:`BATCHES` run batched: on a fixed design for the whole block at once, on a redrawn
