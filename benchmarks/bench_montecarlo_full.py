@@ -9,8 +9,9 @@ Two designs:
 
 * **fixed** (``--fixed-design``: the cities, controls and pilots held fixed, the outcomes
   redrawn): every estimator batched over each block of replications;
-* **redrawn** (the default study: a new design every replication): the linear estimators
-  through the batched code with one column, the others through the library.
+* **redrawn** (the default study: a new design every replication): every estimator through
+  its batched code built on each replication's own design (one column), where that is
+  cheaper than the library call (the classes whose ``redrawn`` is true: all of them now).
 
 Against the loop: the same blocks with every estimator looped through the library
 (``run_block(..., batch=False)``), on the same 2 processes.  Both ways give the same rows

@@ -1,6 +1,7 @@
 """The batched PSM-DID, subgroup and mediation estimators (replication.montecarlo.batched_samples)
-return, for every replication of a fixed-design study, the rows of the looped
-``run_estimator``: same rows in the same order, same strings, numbers to 1e-10."""
+return, for every replication of a fixed-design study, and for each replication of a redrawn
+design built on its own panel, the rows of the looped ``run_estimator``: same rows in the same
+order, same strings, numbers to 1e-10."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +11,7 @@ from replication.montecarlo import batched_samples as bs
 from replication.montecarlo.draws import draw
 from replication.montecarlo.estimators import run_estimator
 from replication.montecarlo.options import StudyOptions
+from replication.montecarlo.replicate import run_block
 
 NAMES = ("psm_did", "subgroups", "mediation")
 OUTCOMES = ("nqp", "hc", "st")
@@ -121,10 +123,9 @@ def test_degenerate_replications_are_the_loops_own_rows(default):
 
 def test_refusals(default):
     options, design, outcomes, truths, seeds = default
-    looped_study = StudyOptions.make(reps=2, estimators=NAMES)
     for name, cls in bs.BATCHED.items():
-        with pytest.raises(ValueError, match="fixed-design study"):
-            cls(design, looped_study)
+        with pytest.raises(ValueError, match="must be a pandas DataFrame"):
+            cls(design.to_numpy(), options)
         with pytest.raises(ValueError, match=r"missing values in \['gov'\]"):
             cls(design.assign(gov=design["gov"].mask(design.index == 3)), options)
         with pytest.raises(ValueError, match="no column"):
@@ -141,3 +142,44 @@ def test_refusals(default):
     # a design without treated cities: the matching cannot run, and says so
     with pytest.raises(ValueError, match="psm_did: the design cannot be matched"):
         bs.BatchedPSMDID(design.assign(treat=0), options)
+
+
+@pytest.fixture(scope="module")
+def redrawn():
+    """Options of a redrawn-design study and three of its replications (each its own design)."""
+    options = StudyOptions.make(reps=3, estimators=NAMES)
+    return options, [draw(options, r) for r in range(3)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_redrawn_design_one_replication_each(redrawn, name):
+    """On a redrawn design each replication is its own design (R = 1), as run_block uses the
+    classes: the rows equal the loop's on that replication's panel."""
+    options, draws = redrawn
+    designs = {tuple(d.panel["pd"].head(3)) for d in draws}
+    assert len(designs) == len(draws)  # the designs do differ
+    for d in draws:
+        outcomes = {k: d.panel[k].to_numpy(float)[:, None] for k in OUTCOMES}
+        check(name, options, d.panel, outcomes, [d.truth], [d.estimator_seed])
+    assert bs.BATCHED[name].redrawn
+
+
+def test_redrawn_paper_calibration():
+    options = StudyOptions.make(reps=1, calibration="paper", seed=11, estimators=NAMES)
+    d = draw(options, 0)
+    outcomes = {k: d.panel[k].to_numpy(float)[:, None] for k in OUTCOMES}
+    for name in NAMES:
+        check(name, options, d.panel, outcomes, [d.truth], [d.estimator_seed])
+
+
+def test_run_block_uses_them_on_a_redrawn_design(redrawn):
+    """run_block runs the three batched on a redrawn design, with the looped block's rows."""
+    options, _ = redrawn
+    ours, loop = run_block(options, range(2)), run_block(options, range(2), batch=False)
+    est = ours["kind"] != "check"
+    assert (ours.loc[est, "path"] == "batched").all() and (ours["note"] == "").all()
+    assert list(ours["estimand"]) == list(loop["estimand"])
+    for col in ("estimate", "se", "lower", "upper", "pvalue", "truth"):
+        x, y = ours[col].to_numpy(float), loop[col].to_numpy(float)
+        assert np.array_equal(np.isnan(x), np.isnan(y)), col
+        assert np.nanmax(np.abs(x - y) / np.maximum(1.0, np.abs(y))) <= TOL, col

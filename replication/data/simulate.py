@@ -37,7 +37,7 @@ The **truth** is computed from potential outcomes, never assumed: both ``Y(1)`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
@@ -122,10 +122,11 @@ def simulate_panel(seed: int = 20251206, years: tuple[int, int] = (2009, 2022), 
     hc1, st1 = hc0 + dgp.a_hc * D, st0 + dgp.a_st * D
     Y1 = model(D, hc1, st1)  # observed: treated cells get their treated potential outcome
     Y0 = model(np.zeros_like(D), hc0, st0)  # no pilot at all (no mediator shift either)
-    df = _assemble(g, pilots["pilot_year"], Y1, {**ctrl, "hc": hc1, "st": st1})
+    cols = _assemble(g, pilots["pilot_year"], Y1, {**ctrl, "hc": hc1, "st": st1})
     # the truth is computed on first access of .truth, from the panel before any cell is deleted
-    truth = partial(compute_truth, df.copy(), dgp, model, Y0, (hc0, st0), pilots, regime)
-    _delete_cells(df, drng, dgp, g)
+    truth = partial(compute_truth, pd.DataFrame(cols), dgp, model, Y0, (hc0, st0), pilots, regime)
+    _delete_cells(cols, drng, dgp, g)
+    df = pd.DataFrame(cols)
     return SimulatedPanel(panel=df, dgp=dgp, seed=seed, years=(g.a, g.b), compute_truth=truth)
 
 
@@ -150,7 +151,7 @@ class _Grid:
     @classmethod
     def of(cls, years) -> "_Grid":
         a, b = facts._check_years(years)
-        return cls(facts.roster((a, b)), a, b)
+        return cls(_roster(a, b), a, b)
 
     @property
     def n(self) -> int:
@@ -173,6 +174,19 @@ class _Grid:
         return rng.normal(0.0, sd, (self.n, self.T))
 
 
+@lru_cache(maxsize=8)
+def _roster(a: int, b: int) -> pd.DataFrame:
+    """:func:`replication.data.facts.roster` of the years a..b, derived once per process (the
+    simulator only reads it)."""
+    return facts.roster((a, b))
+
+
+@lru_cache(maxsize=None)
+def _moments() -> tuple:
+    """:func:`replication.data.facts.calibration`'s moments, read once per process."""
+    return tuple(facts.calibration().items())
+
+
 def _city_factors(g: _Grid, rng: np.random.Generator) -> dict:
     """City size, region and the latent development factor (higher in large, eastern cities)."""
     ros = g.ros
@@ -188,7 +202,7 @@ def _city_factors(g: _Grid, rng: np.random.Generator) -> dict:
 
 def _controls(g: _Grid, rng: np.random.Generator, city: dict) -> dict:
     """The controls pd pergdp urb gov loi and the threshold variable isu (n x T each)."""
-    cal = facts.calibration()
+    cal = dict(_moments())
     n, tt, dev, zpop, west = g.n, g.tt, city["dev"][:, None], city["zpop"][:, None], city["west"][:, None]
     lsd = cal["gdp_per_capita_2012_log_sd"]
     pergdp = np.exp(np.log(cal["gdp_per_capita_2012_median"]) + 0.75 * lsd * dev
@@ -303,28 +317,32 @@ _ROSTER_COLUMNS = ("city_zh", "city_en", "province_zh", "province_en", "region",
                    "urban_core_pop_2020", "size_class", "large_city", "lon", "lat")
 
 
-def _assemble(g: _Grid, pilot_year: np.ndarray, Y: dict, values: dict) -> pd.DataFrame:
-    """The long city-year panel: roster facts, pilot year, indicators, controls, mediators."""
+def _assemble(g: _Grid, pilot_year: np.ndarray, Y: dict, values: dict) -> dict[str, np.ndarray]:
+    """The columns of the long city-year panel, in order: roster facts, pilot year,
+    indicators, controls, mediators (``pd.DataFrame`` of them is the panel; each call copies them)."""
     ros, T = g.ros, g.T
-    df = pd.DataFrame({"city_code": np.repeat(ros["city_code"].to_numpy(), T), "year": np.tile(g.yr, g.n)})
+    cols = {"city_code": np.repeat(ros["city_code"].to_numpy(), T), "year": np.tile(g.yr, g.n)}
     for c in _ROSTER_COLUMNS:
-        df[c] = np.repeat(ros[c].to_numpy(), T)
-    df["pilot_year"] = pd.array(np.repeat(pilot_year, T), dtype="Float64").astype("Int64")
-    df["broadband_year"] = np.repeat(ros["broadband_year"].to_numpy(), T)
+        cols[c] = np.repeat(ros[c].to_numpy(), T)
+    cols["pilot_year"] = pd.array(np.repeat(pilot_year, T), dtype="Float64").astype("Int64")
+    cols["broadband_year"] = np.repeat(ros["broadband_year"].to_numpy(), T)
     for name in INDICATORS:
-        df[name] = rounded(name, Y[name])
+        cols[name] = rounded(name, Y[name])
     for name in ("pd", "pergdp", "urb", "gov", "loi", "hc", "st", "isu"):
-        df[name] = np.round(as_column(values[name]), 6)
-    df["industry_va_share"] = df["loi"]
-    return df
+        cols[name] = np.round(as_column(values[name]), 6)
+    cols["industry_va_share"] = cols["loi"].copy()
+    return cols
 
 
-def _delete_cells(df: pd.DataFrame, rng: np.random.Generator, dgp: DGP, g: _Grid) -> None:
-    """A few missing values (interior years only, so that interpolation is defined), in place."""
+def _delete_cells(cols: dict[str, np.ndarray], rng: np.random.Generator, dgp: DGP, g: _Grid) -> None:
+    """A few missing values (interior years only, so that interpolation is defined) in the
+    float columns ``cols`` of :func:`_assemble`, in place."""
     if dgp.missing_rate <= 0:
         return
-    cols = [c for c in INDICATORS if c != "industry_va_share"] + ["pd", "pergdp", "urb", "gov"]
-    interior = ~df["year"].isin([g.a, g.b]).to_numpy()
-    for c in cols:
-        hit = interior & (rng.random(len(df)) < dgp.missing_rate)
-        df.loc[hit, c] = np.nan
+    names = [c for c in INDICATORS if c != "industry_va_share"] + ["pd", "pergdp", "urb", "gov"]
+    interior = ~np.isin(cols["year"], [g.a, g.b])
+    for c in names:
+        hit = interior & (rng.random(len(interior)) < dgp.missing_rate)
+        v = cols[c].copy()
+        v[hit] = np.nan
+        cols[c] = v

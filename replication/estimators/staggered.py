@@ -44,7 +44,7 @@ def event_dummies(d: pd.DataFrame, cohort: str, time: str, leads: int, lags: int
     return {f"e{k:+d}": (k, (e == k).astype(float)) for k in range(-leads, lags + 1) if k != -1}
 
 
-def _check_event_window(d: pd.DataFrame, cohort: str, time: str, leads: int, lags: int, dummies: dict) -> None:
+def check_event_window(d: pd.DataFrame, cohort: str, time: str, leads: int, lags: int, dummies: dict) -> None:
     """A window wider than the data leaves event times without any observation (their dummies
     are all zero and the regression is singular): say which, and the widest window the data allow."""
     for what, value in (("leads", leads), ("lags", lags)):
@@ -71,7 +71,7 @@ def event_study(panel: pd.DataFrame, y: str, *, cohort: str = "pilot_year", lead
     d = panel.copy()
     names = {}
     dummies = event_dummies(d, cohort, time, leads, lags)
-    _check_event_window(d, cohort, time, leads, lags, dummies)
+    check_event_window(d, cohort, time, leads, lags, dummies)
     for name, (k, col) in dummies.items():
         names[name] = k
         d[name] = col

@@ -1,23 +1,28 @@
-"""PSM-DID, the subgroup effects and the mediation paths for many outcome draws on one fixed design.
+"""PSM-DID, the subgroup effects and the mediation paths for many outcome draws on one design.
 
 In a fixed-design study (``StudyOptions(fixed_design=True)``) only the indicators, the index
 ``nqp`` and the mediators ``hc``/``st`` change between replications.  What the three
 estimators below do with the design (the propensity score and the matching, which groups
 are estimated, the within transformation of the regressors, the small-sample factors) is
 therefore done once per design, and each replication's numbers are matrix products with
-an ``(n_rows, R)`` matrix of outcomes:
+an ``(n_rows, R)`` matrix of outcomes.  On a redrawn design (the default study) the same
+classes are built on each replication's own design and called with one column (R = 1):
+the design work is plain numpy on the columns it needs, cheaper than the library calls it
+equals (``redrawn = True``; see :func:`replication.montecarlo.replicate.run_block`).
 
 :class:`BatchedPSMDID` (``"psm_did"``)
     :func:`replication.montecarlo.estimators.psm_did` (Table 3 (3b)): the pooled-logit
     propensity score of the ever-treated indicator on the controls and the nearest-neighbour
-    matching with replacement (:func:`replication.estimators.psm.psm`) use only the design,
-    so they are run once; then column (5)'s TWFE on the matched rows (each matched row once,
-    unweighted, as the loop uses them) for all R outcomes.
+    matching with replacement (the library's own steps of :func:`replication.estimators.psm.psm`,
+    without its balance tables) use only the design, so they are run once; then column (5)'s
+    TWFE on the matched rows (each matched row once, unweighted, as the loop uses them) for
+    all R outcomes.
 :class:`BatchedSubgroups` (``"subgroups"``)
     :func:`replication.montecarlo.estimators.subgroup_effects` (Table 7): which groups
     :func:`replication.estimators.heterogeneity.subgroups` estimates (region; size by
-    ``urban_core_pop_2020 >= 1e6``; at least 5 treated cities and some untreated ones)
-    depends only on the design; each group's estimate is a TWFE on its rows, with t(G_g - 1)
+    ``urban_core_pop_2020 >= 1e6``; at least 5 treated cities and some untreated ones, the
+    groups of the paper's order first, then the others sorted) depends only on the design and
+    is read off it directly; each group's estimate is a TWFE on its rows, with t(G_g - 1)
     inference from that group's own clusters.
 :class:`BatchedMediation` (``"mediation"``)
     :func:`replication.montecarlo.estimators.mediation_paths` (Table 4):
@@ -35,12 +40,12 @@ Every class takes the design (one replication's full panel; its varying columns 
 ignored) and the study's options, and its ``rows(name, outcomes, truths, seeds)`` returns
 for each replication exactly the rows of
 :func:`replication.montecarlo.estimators.run_estimator` (``tests/test_montecarlo_batched_samples.py``
-checks them to 1e-10).  A replication whose outcomes have missing or infinite values, or
-whose mediator is (nearly) collinear with the fixed regressors, is run through
-``run_estimator`` itself (the loop decides whether it fails, and how).  A design that
-cannot be batched (not a fixed-design study, a needed column absent or with missing values,
-or a design on which the library's own design step fails) is refused with a
-:class:`ValueError`; loop such a study replication by replication.
+checks them to 1e-10, on fixed and on redrawn designs).  A replication whose outcomes have
+missing or infinite values, or whose mediator is (nearly) collinear with the fixed
+regressors, is run through ``run_estimator`` itself (the loop decides whether it fails, and
+how).  A design that cannot be batched (a needed column absent or with missing values, or a
+design on which the library's own design step fails) is refused with a :class:`ValueError`;
+loop such a design replication by replication.
 """
 from __future__ import annotations
 
@@ -57,6 +62,10 @@ from replication.montecarlo.estimators import LEVEL, REGIONS, SIZES, SPEC, run_e
 #: The mediator's FWL residual counts as collinear with the fixed regressors (the replication
 #: is then looped) when its norm is below this fraction of the regressors' scale.
 COLLINEAR_TOL = 1e-8
+#: ``subgroup_effects``' ``min_treated``: a group needs this many treated cities to be estimated.
+MIN_TREATED = 5
+#: The regressors of column (5): ``did`` and the controls.
+REGRESSORS = [SPEC["treat"], *CONTROLS]
 
 
 def _inference(est: np.ndarray, se: np.ndarray, df) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,13 +93,15 @@ def _rows(estimator: str, estimand: str, est, se, df, truths: list[dict], key: s
 class _Column5:
     """Column (5)'s coefficient of ``did`` (city and year effects, the controls, SEs clustered
     by city with Stata's factor, t(G-1)), as :func:`replication.estimators.did.twfe` fits it,
-    on the rows ``d`` (sorted by city and year) for many outcomes: the design part of
+    on rows sorted by city and year (labels ``entity``, ``time``; regressors ``X`` =
+    :data:`REGRESSORS`) for many outcomes: the design part of
     :class:`replication.montecarlo.batched._ClusteredContrast` with its own demeaner."""
 
-    def __init__(self, d: pd.DataFrame):
-        regs = [SPEC["treat"], *CONTROLS]
-        self.demeaner = within.Demeaner(d[SPEC["entity"]].to_numpy(), d[SPEC["time"]].to_numpy())
-        self.contrast = _ClusteredContrast(d, d[regs].to_numpy(float), regs, np.eye(len(regs))[0], self.demeaner,
+    def __init__(self, entity: np.ndarray, time: np.ndarray, X: np.ndarray):
+        self.frame = pd.DataFrame({SPEC["entity"]: entity, SPEC["time"]: time})  # what small_sample counts
+        self.demeaner = within.Demeaner(entity, time)
+        X = np.asfortranarray(X)  # column-major as twfe's DataFrame.to_numpy: the same sums to the last bit
+        self.contrast = _ClusteredContrast(self.frame, X, REGRESSORS, np.eye(len(REGRESSORS))[0], self.demeaner,
                                            entity=SPEC["entity"], time=SPEC["time"])
         self.df = self.contrast.G - 1
 
@@ -99,13 +110,15 @@ class _Column5:
         return self.demeaner(Y) + Y.mean(axis=0)
 
     def __call__(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Estimates and clustered SEs of ``did`` for every column of ``Y`` (rows as ``d``)."""
+        """Estimates and clustered SEs of ``did`` for every column of ``Y`` (rows as the design's)."""
         return self.contrast(self.within(Y))
 
 
 class _BatchedBase:
-    """What the three classes share: the checks, the design sorted by city and year, the
-    outcome matrices in that order, and the per-replication fallback to the loop."""
+    """What the three classes share: the checks, the design's city and year labels and
+    regressors (:data:`REGRESSORS`) as arrays sorted by city and year (``order``: the sorted
+    positions of the design's rows), the outcome matrices in that order, and the
+    per-replication fallback to the loop."""
 
     names: tuple = ()
     outcomes: tuple = ()
@@ -114,9 +127,6 @@ class _BatchedBase:
         if not isinstance(design, pd.DataFrame):
             raise ValueError(f"{self.names[0]}: design must be a pandas DataFrame (one replication's panel), "
                              f"got {type(design).__name__}")
-        if not getattr(options, "fixed_design", False):
-            raise ValueError(f"{self.names[0]}: batched estimation needs a fixed-design study "
-                             "(StudyOptions(fixed_design=True)); loop run_estimator otherwise")
         missing = [c for c in columns if c not in design.columns]
         if missing:
             raise ValueError(f"{self.names[0]}: design has no column(s) {missing}")
@@ -125,14 +135,16 @@ class _BatchedBase:
             raise ValueError(f"{self.names[0]}: design has missing values in {nan}; the batched version "
                              "needs them complete (loop run_estimator on such a design)")
         self.design, self.options = design, options
-        flat = design.reset_index(drop=True)
-        self.n_rows = len(flat)
-        self.order = flat.sort_values([SPEC["entity"], SPEC["time"]], kind="mergesort").index.to_numpy()
-        self.d = flat.iloc[self.order].reset_index(drop=True)
+        self.n_rows = len(design)
+        entity, time = design[SPEC["entity"]].to_numpy(), design[SPEC["time"]].to_numpy()
+        # sorted by city, then year (stable), as twfe's sort_values orders the rows
+        self.order = np.lexsort((within.group_codes(time)[0], within.group_codes(entity)[0]))
+        self.entity, self.time = entity[self.order], time[self.order]
+        self.X = np.column_stack([design[c].to_numpy(float) for c in REGRESSORS])[self.order]
 
     def _batched(self, Y: dict[str, np.ndarray], truths: list[dict]) -> list:
-        """Rows of every replication (columns of ``Y``, rows sorted as ``self.d``); None
-        for a replication that must be looped."""
+        """Rows of every replication (columns of ``Y``, rows sorted as ``order``); None for a
+        replication that must be looped."""
         raise NotImplementedError
 
     def rows(self, name: str, outcomes: dict, truths: list[dict], seeds: list[int]) -> list[list[dict]]:
@@ -167,21 +179,26 @@ class _BatchedBase:
 
 class BatchedPSMDID(_BatchedBase):
     """:func:`replication.montecarlo.estimators.psm_did` for many replications: the matching
-    (:func:`replication.estimators.psm.psm`, pooled logit of ``treat`` on the controls,
-    nearest neighbour with replacement) once on the design, then column (5)'s TWFE on the
-    matched rows (``_weight`` not missing; each row once, unweighted) for all outcomes."""
+    of :func:`replication.estimators.psm.psm` (its pooled logit of ``treat`` on the controls,
+    :func:`replication.estimators.psm._propensity`, and its nearest-neighbour matching with
+    replacement and common support, :func:`replication.estimators.psm.match`) once on the
+    design, then column (5)'s TWFE on the matched rows (``_weight`` not missing; each row
+    once, unweighted) for all outcomes."""
 
     names = ("psm_did",)
     outcomes = ("nqp",)
+    redrawn = True  # built for each replication of a redrawn design too (cheaper than the loop)
 
     def __init__(self, design: pd.DataFrame, options):
-        regs = [SPEC["treat"], *CONTROLS]
-        super().__init__(design, options, [SPEC["entity"], SPEC["time"], SPEC["ever_treated"], *regs],
-                         complete=[SPEC["entity"], SPEC["time"], SPEC["ever_treated"], *regs])
-        try:  # on the rows in the design's own order: psm breaks ties by position, as the loop does
-            m = psm.psm(design.reset_index(drop=True), SPEC["ever_treated"], CONTROLS, time=SPEC["time"])
-            self.matched = m.data["_weight"].notna().to_numpy()[self.order]
-            self.part = _Column5(self.d[self.matched].reset_index(drop=True))
+        cols = [SPEC["entity"], SPEC["time"], SPEC["ever_treated"], *REGRESSORS]
+        super().__init__(design, options, cols, complete=cols)
+        try:  # on the rows in the design's own order: match breaks ties by position, as the loop does
+            frame = pd.DataFrame({c: design[c].to_numpy() for c in (SPEC["ever_treated"], *CONTROLS)})
+            scores = psm._propensity(frame, SPEC["ever_treated"], CONTROLS, link="logit", by_year=False,
+                                     time=SPEC["time"])[0]
+            m = psm.match(scores["pscore"].to_numpy(), frame[SPEC["ever_treated"]].to_numpy() == 1)
+            self.matched = m["_weight"].notna().to_numpy()[self.order]
+            self.part = _Column5(self.entity[self.matched], self.time[self.matched], self.X[self.matched])
         except (ValueError, np.linalg.LinAlgError) as e:
             raise ValueError(f"psm_did: the design cannot be matched and batched ({e}); loop run_estimator") from e
 
@@ -191,31 +208,48 @@ class BatchedPSMDID(_BatchedBase):
         return [[row] for row in rows]
 
 
+def estimated_groups(labels, entity, treated, order=None, min_treated: int = MIN_TREATED):
+    """The groups :func:`replication.estimators.heterogeneity.subgroups` estimates, in its
+    order (those of ``order`` first, then the others sorted; rows without a group excluded),
+    each as ``(group, rows)``: a group is estimated when at least ``min_treated`` of its
+    entities are treated (``treated`` true in some row) and some are not.  ``labels``,
+    ``entity``, ``treated``: one value per row; ``rows`` is a boolean mask of them."""
+    codes, uniques = pd.factorize(labels)  # missing labels: code -1, in no group
+    uniques = list(uniques)
+    ents = within.group_codes(entity)[0]
+    treated = np.asarray(treated, bool)
+    out = []
+    for g in heterogeneity._groups(pd.DataFrame({"g": uniques}), "g", order):  # the library's order
+        rows = codes == uniques.index(g)
+        n_ent = len(np.unique(ents[rows]))
+        n_tr = len(np.unique(ents[rows & treated]))
+        if min_treated <= n_tr < n_ent:
+            out.append((g, rows))
+    return out
+
+
 class BatchedSubgroups(_BatchedBase):
     """:func:`replication.montecarlo.estimators.subgroup_effects` for many replications: the
     groups :func:`replication.estimators.heterogeneity.subgroups` estimates (by region, then
-    by size; ``min_treated=5``) are found once on the design, and each is one TWFE (column
-    (5)'s specification on the group's rows, t(G_g - 1) inference) for all outcomes."""
+    by size; ``min_treated=5``) are read off the design (:func:`estimated_groups`), and each
+    is one TWFE (column (5)'s specification on the group's rows, t(G_g - 1) inference) for
+    all outcomes."""
 
     names = ("subgroups",)
     outcomes = ("nqp",)
+    redrawn = True  # built for each replication of a redrawn design too (cheaper than the loop)
 
     def __init__(self, design: pd.DataFrame, options):
-        regs = [SPEC["treat"], *CONTROLS]
-        super().__init__(design, options, [SPEC["entity"], SPEC["time"], *regs, "region", "urban_core_pop_2020"],
-                         complete=[SPEC["entity"], SPEC["time"], *regs])
-        g = self.d.assign(size=size_groups(self.d))
-        # which groups are estimated, in which order: the library's rules, run once on a stand-in outcome
-        probe = g.assign(**{SPEC["y"]: np.random.default_rng(0).standard_normal(len(g))})
+        super().__init__(design, options, [SPEC["entity"], SPEC["time"], *REGRESSORS, "region", "urban_core_pop_2020"],
+                         complete=[SPEC["entity"], SPEC["time"], *REGRESSORS])
+        entity, treated = design[SPEC["entity"]].to_numpy(), design[SPEC["treat"]].to_numpy(float) > 0
         self.parts = []
         try:
-            for by, order, key in (("region", REGIONS, "region"), ("size", SIZES, "size")):
-                r = heterogeneity.subgroups(probe, by, SPEC["y"], min_treated=5, convention="stata",
-                                            entity=SPEC["entity"], time=SPEC["time"], treat=SPEC["treat"],
-                                            controls=CONTROLS, cluster=SPEC["cluster"], order=order)
-                for grp in r.params.index:
-                    mask = (g[by] == grp).to_numpy(bool)
-                    self.parts.append((f"att_{key}_{grp}", mask, _Column5(g[mask].reset_index(drop=True))))
+            for key, labels, order in (("region", design["region"], REGIONS), ("size", size_groups(design), SIZES)):
+                for grp, rows in estimated_groups(labels, entity, treated, order):
+                    mask = rows[self.order]
+                    self.parts.append((f"att_{key}_{grp}", mask, _Column5(self.entity[mask], self.time[mask],
+                                                                          self.X[mask])))
         except (ValueError, np.linalg.LinAlgError) as e:
             raise ValueError(f"subgroups: a group's regression cannot be batched ({e}); loop run_estimator") from e
 
@@ -238,19 +272,19 @@ class BatchedMediation(_BatchedBase):
 
     names = ("mediation",)
     outcomes = (SPEC["y"], *MEDIATORS)
+    redrawn = True  # built for each replication of a redrawn design too (cheaper than the loop)
 
     def __init__(self, design: pd.DataFrame, options):
-        regs = [SPEC["treat"], *CONTROLS]
-        super().__init__(design, options, [SPEC["entity"], SPEC["time"], *regs],
-                         complete=[SPEC["entity"], SPEC["time"], *regs])
+        cols = [SPEC["entity"], SPEC["time"], *REGRESSORS]
+        super().__init__(design, options, cols, complete=cols)
         try:
-            self.step2 = _Column5(self.d)  # step 2: the mediator on did and the controls
+            self.step2 = _Column5(self.entity, self.time, self.X)  # step 2: the mediator on did and the controls
         except (ValueError, np.linalg.LinAlgError) as e:
             raise ValueError(f"mediation: the regressors cannot be batched ({e}); loop run_estimator") from e
         W = self.step2.contrast.Z  # fixed regressors of step 3: within-transformed did and controls (+ means), constant
         self.Q = within.orthonormal_basis(W)
-        self.scale = np.linalg.norm(W, 2)
-        self.q3 = small_sample(self.d, len(regs) + 1, entity=SPEC["entity"], time=SPEC["time"],
+        self.scale = float(np.sqrt(np.linalg.eigvalsh(W.T @ W)[-1]))  # W's largest singular value
+        self.q3 = small_sample(self.step2.frame, len(REGRESSORS) + 1, entity=SPEC["entity"], time=SPEC["time"],
                                cluster=SPEC["cluster"], convention="stata")["q"]
 
     def _path_b(self, Yt: np.ndarray, Md: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

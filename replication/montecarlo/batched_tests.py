@@ -44,7 +44,7 @@ from replication.data.schema import CONTROLS
 from replication.estimators import distributions as dist
 from replication.estimators import within
 from replication.estimators.placebo import _placebo_years, chunk_size, placebo_regressors
-from replication.estimators.staggered import event_dummies
+from replication.estimators.staggered import check_event_window, event_dummies
 from replication.estimators.results import TestResult
 from replication.estimators.results import rng as make_rng
 from replication.montecarlo.batched import _check_design, _check_outcomes, _ClusteredContrast
@@ -106,6 +106,7 @@ class BatchedPretrendWald(_Batched):
     def __init__(self, design: pd.DataFrame, options: StudyOptions | None = None):
         d, self.order = _sorted_design(design, ["sun_abraham"])  # needs the cohort and the controls
         dummies = event_dummies(d, SPEC["cohort"], SPEC["time"], LEADS, LAGS)  # as event_study builds them
+        check_event_window(d, SPEC["cohort"], SPEC["time"], LEADS, LAGS, dummies)  # and refuses them
         events = [k for k, _ in dummies.values()]
         X = np.column_stack([col for _, col in dummies.values()] + [d[list(CONTROLS)].to_numpy(float)])
         names = list(dummies) + list(CONTROLS)

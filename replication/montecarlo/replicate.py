@@ -200,8 +200,8 @@ class LinearBatch:
 #: The batched implementations, each for the estimator ids in its ``names`` (the protocol: built
 #: once from a design and the options, ``rows(name, outcomes, truths, seeds)`` gives every
 #: replication's rows as :func:`~replication.montecarlo.estimators.run_estimator` does).  All are
-#: used on a fixed design; on a redrawn one only those whose ``redrawn`` is true (cheaper to build
-#: for one replication than the loop; the others' design work costs as much as the loop itself).
+#: used on a fixed design; on a redrawn one those whose ``redrawn`` is true (cheaper to build for
+#: one replication than the library call: measured, all of them at present).
 BATCHES = (LinearBatch, BatchedCSControls, BatchedPSMDID, BatchedSubgroups, BatchedMediation, BatchedThreshold,
            BatchedPlacebo, BatchedPretrendWald)
 

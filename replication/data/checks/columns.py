@@ -32,7 +32,8 @@ def check_columns(df: pd.DataFrame, m, rep: ValidationReport) -> pd.DataFrame:
     if rep.errors:
         return df
     _report_renames(rename, targets, rep)
-    df = df.rename(columns=rename)
+    if any(h != t for h, t in rename.items()):
+        df = df.rename(columns=rename)
 
     known = set(BY_NAME) | set(DERIVED)
     rest = [h for h in df.columns if h not in known]
@@ -84,7 +85,7 @@ def _drop_unused(df: pd.DataFrame, headers: list[str], keys: list[str], m, W: li
     if rownum:
         W.append(f"row-number column {first(repr(h) for h in rownum)} dropped (not data). Fix: to silence this, "
                  f"list it in the mapping file: ignore: [{', '.join(rownum)}]")
-    return df.drop(columns=drop)
+    return df.drop(columns=drop) if drop else df
 
 
 def _targets(headers: list[str], m, rep: ValidationReport) -> dict[str, tuple[str, str]]:

@@ -19,8 +19,8 @@ FILL_COLUMNS = list(INDICATORS) + ["pd", "pergdp", "urb", "gov", "loi", "hc", "s
 
 def check_gaps(df: pd.DataFrame, rep: ValidationReport, interpolate: bool) -> pd.DataFrame:
     """Report balance; interpolate the short interior gaps of every value column (in place)."""
-    _balance_warnings(df, rep.warnings)
     cities = _Cities.of(df)
+    _balance_warnings(df, cities, rep.warnings)
     for c in [c for c in FILL_COLUMNS if c in df.columns]:
         v = df[c].to_numpy(dtype="float64")
         if np.isnan(v).any():
@@ -30,18 +30,22 @@ def check_gaps(df: pd.DataFrame, rep: ValidationReport, interpolate: bool) -> pd
     return df
 
 
-def _balance_warnings(df: pd.DataFrame, W: list[str]) -> None:
+def _balance_warnings(df: pd.DataFrame, cities: "_Cities", W: list[str]) -> None:
+    yr = cities.yr
     ymin, ymax = int(df["year"].min()), int(df["year"].max())
     all_years = set(range(ymin, ymax + 1))
-    present = set(int(y) for y in df["year"].unique())
+    present = set(int(y) for y in np.unique(yr))
     if len(present) < len(all_years):
         W.append(f"no rows at all for year(s) {year_ranges(all_years - present)}")
-    per_city = df.groupby("city_code")["year"].nunique()
-    short = per_city[per_city < len(present)]
+    # distinct years per city (rows sorted by city and year: a new year is a change from the row before)
+    new_year = np.r_[True, (cities.city[1:] != cities.city[:-1]) | (yr[1:] != yr[:-1])]
+    per_city = np.add.reduceat(new_year.astype(np.int64), cities.grp_start)
+    short = np.flatnonzero(per_city < len(present))
     if len(short):
+        codes = cities.city[cities.grp_start]
         W.append(f"unbalanced panel: {len(short)} city(ies) lack some years, e.g. "
-                 f"{first(f'{int(c)} ({int(n)} years)' for c, n in short.items())}; estimators that need a balanced "
-                 "panel (the threshold model) will name them (report.unbalanced_cities() lists them all)")
+                 f"{first(f'{int(codes[i])} ({int(per_city[i])} years)' for i in short)}; estimators that need a "
+                 "balanced panel (the threshold model) will name them (report.unbalanced_cities() lists them all)")
 
 
 @dataclass(frozen=True)
@@ -75,29 +79,35 @@ def _fill_column(c: str, v: np.ndarray, cities: _Cities, rep: ValidationReport, 
     nxt = np.where((next_valid < n) & (next_valid <= cities.grp_end[grp]), next_valid, -1)
     whole = np.bincount(grp, weights=(~miss).astype(float))[grp] == 0
     idx = np.flatnonzero(miss)
-    # runs of consecutive missing rows within a city
-    run_id = np.cumsum(np.r_[True, (np.diff(idx) != 1) | (grp[idx][1:] != grp[idx][:-1])])
+    # runs of consecutive missing rows within a city: first row, last row, length and kind of each
+    new_run = np.r_[True, (np.diff(idx) != 1) | (grp[idx][1:] != grp[idx][:-1])]
+    first_row, last_row = idx[new_run], idx[np.r_[new_run[1:], True]]
+    length = last_row - first_row + 1
+    is_whole = whole[first_row]
+    is_edge = ~is_whole & ((prev[first_row] < 0) | (nxt[first_row] < 0))
+    is_long = ~is_whole & ~is_edge & ((length > MAX_GAP) | (not interpolate))
     problems = {"whole": [], "edge": [], "long": []}
-    fill = np.zeros(n, dtype=bool)
-    for rows in np.split(idx, np.flatnonzero(np.diff(run_id)) + 1):
-        code = int(city[rows[0]])
-        ys = f"{int(yr[rows[0]])}" + (f"-{int(yr[rows[-1]])}" if len(rows) > 1 else "")
-        if whole[rows[0]]:
+    for code, y0, y1, k, w, e, g in zip(city[first_row].tolist(), yr[first_row].tolist(), yr[last_row].tolist(),
+                                        length.tolist(), is_whole.tolist(), is_edge.tolist(), is_long.tolist()):
+        code = int(code)
+        ys = f"{int(y0)}" + (f"-{int(y1)}" if k > 1 else "")
+        if w:
             if not problems["whole"] or problems["whole"][-1] != code:
                 problems["whole"].append(code)
-        elif prev[rows[0]] < 0 or nxt[rows[0]] < 0:
+        elif e:
             problems["edge"].append(f"{code} ({ys})")
-        elif len(rows) > MAX_GAP or not interpolate:
-            problems["long"].append(f"{code} ({ys}, {len(rows)} consecutive years)" if len(rows) > 1
-                                    else f"{code} ({ys})")
+        elif g:
+            problems["long"].append(f"{code} ({ys}, {k} consecutive years)" if k > 1 else f"{code} ({ys})")
         else:
-            fill[rows] = True
             rep.repairs.append({"column": c, "city_code": code, "years": ys,
                                 "action": "linear interpolation between neighbouring years",
                                 "kind": "gaps filled by linear interpolation between neighbouring years"})
     _gap_errors(c, problems, interpolate, rep.errors)
-    if not fill.any():
+    filled_run = ~(is_whole | is_edge | is_long)
+    if not filled_run.any():
         return None
+    fill = np.zeros(n, dtype=bool)
+    fill[idx[filled_run[np.cumsum(new_run) - 1]]] = True
     p, q = prev[fill], nxt[fill]
     v = v.copy()
     v[fill] = v[p] + (yr[fill] - yr[p]) * (v[q] - v[p]) / (yr[q] - yr[p])

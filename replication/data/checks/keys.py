@@ -22,12 +22,13 @@ def check_keys(df: pd.DataFrame, m, rep: ValidationReport, years) -> pd.DataFram
     resolve_cities(df, m, rep)
     if E:
         return df
-    df["city_code"] = df["city_code"].astype("int64")
+    if df["city_code"].dtype != np.int64:
+        df["city_code"] = df["city_code"].astype("int64")
     if years is not None:
         df = _keep_years(df, rep)
         if E:
             return df
-    dupkey = df.duplicated(list(KEY), keep=False)
+    dupkey = _duplicated_keys(df)
     if dupkey.any():
         ex = [(int(c), int(y)) for c, y in df.loc[dupkey, list(KEY)].drop_duplicates().head(3).itertuples(index=False)]
         E.append(f"[columns city_code, year] {int(dupkey.sum())} rows share a city-year key, e.g. {ex} at "
@@ -39,9 +40,27 @@ def check_keys(df: pd.DataFrame, m, rep: ValidationReport, years) -> pd.DataFram
     return df
 
 
+def _duplicated_keys(df: pd.DataFrame) -> pd.Series:
+    """``df.duplicated(KEY, keep=False)``: every row whose city-year key another row has
+    (integer keys: by sorting them, without hashing)."""
+    c, y = (df[k].to_numpy() for k in KEY)
+    if c.dtype != np.int64 or y.dtype != np.int64:
+        return df.duplicated(list(KEY), keep=False)
+    order = np.lexsort((y, c))
+    cs, ys = c[order], y[order]
+    same = (cs[1:] == cs[:-1]) & (ys[1:] == ys[:-1])
+    dup = np.zeros(len(c), bool)
+    dup[order[1:][same]] = True
+    dup[order[:-1][same]] = True
+    return pd.Series(dup, index=df.index)
+
+
 def _parse_years(df: pd.DataFrame, E: list[str]) -> bool:
     """df["year"] as integers (in place); False when a value is not a whole number."""
-    yv, bad = integer_like(df["year"])
+    year = df["year"]
+    if year.dtype == np.int64 and ((year.to_numpy() >= YEAR_SPAN[0]) & (year.to_numpy() <= YEAR_SPAN[1])).all():
+        return True  # whole years in the roster's span already: nothing to parse or report
+    yv, bad = integer_like(year)
     if bad.any():
         ex = df.loc[np.asarray(bad), "year"].astype(str).head(3).tolist()
         E.append(f"[column year] {int(bad.sum())} value(s) are not whole numbers, e.g. {ex} at {where(df, bad)}. "

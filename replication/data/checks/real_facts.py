@@ -13,11 +13,11 @@ FACT_COLUMNS = ["city_zh", "city_en", "province_zh", "province_en", "region", "r
 
 def fill_facts(df: pd.DataFrame, W: list[str], resolved_by_name: bool = False) -> pd.DataFrame:
     """Add real facts (names, region, size, coordinates, Broadband China) missing from the file."""
-    ref = facts.cities().merge(facts.broadband()[["city_code", "broadband_year"]], on="city_code", how="left")
     if resolved_by_name:  # the file's spelling of names gives way to the roster's
         df = df.drop(columns=[c for c in ("city_zh", "city_en", "province_zh", "province_en") if c in df.columns])
     add = [c for c in FACT_COLUMNS if c not in df.columns]
     if add:
+        ref = facts.cities().merge(facts.broadband()[["city_code", "broadband_year"]], on="city_code", how="left")
         df = df.merge(ref[["city_code"] + add], on="city_code", how="left", validate="many_to_one")
         W.append(f"filled {add} from the real fact tables (replication/data/reference/)")
         lacking = df.loc[df["large_city"].isna(), "city_code"].unique() if "large_city" in add else []
