@@ -230,8 +230,6 @@ def balance_panel(panel, entity: str = "city_code", time: str = "year", rule: st
     panel the input is returned unchanged (the same object) with nothing dropped.
     Duplicated entity-periods are always an error.
     """
-    import pandas as pd
-
     if rule not in BALANCE_RULES:
         raise ValueError(f"balance must be one of {BALANCE_RULES}, got {rule!r}")
     missing = [c for c in (entity, time) if c not in panel.columns]
@@ -244,7 +242,8 @@ def balance_panel(panel, entity: str = "city_code", time: str = "year", rule: st
                          f"{entity} and {time} is needed")
     ents = np.sort(panel[entity].unique())
     periods = np.sort(panel[time].unique())
-    cell = pd.crosstab(panel[entity], panel[time]).reindex(index=ents, columns=periods, fill_value=0).to_numpy() > 0
+    cell = np.zeros((len(ents), len(periods)), dtype=bool)  # entity x period: observed
+    cell[group_codes(panel[entity].to_numpy())[0], group_codes(panel[time].to_numpy())[0]] = True
     full_ent = cell.all(axis=1)
     full_per = cell.all(axis=0)
     rows_cities = int(full_ent.sum()) * len(periods)

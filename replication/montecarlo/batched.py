@@ -180,6 +180,12 @@ class FixedDesign:
             else:
                 self.parts[name] = CSOutcomeRegression(d, cohort=cohort, **kw)
 
+    def estimate(self, name: str, Y) -> tuple[np.ndarray, np.ndarray]:
+        """(estimates, SEs) of one of the estimators for every column of ``Y`` (design's row order)."""
+        Y = _check_outcomes(Y, self.n_rows)[self.order]
+        part = self.parts[name]
+        return part(self.demeaner(Y) + Y.mean(axis=0)) if isinstance(part, _ClusteredContrast) else part(Y)
+
     def estimates(self, Y) -> pd.DataFrame:
         """Long rows ``rep, estimator, estimand, estimate, se`` for the columns of ``Y``
         (``rep`` = column number), ordered by replication, then estimator."""

@@ -176,23 +176,23 @@ class LinearBatch:
 
     def __init__(self, design: pd.DataFrame, options: StudyOptions):
         cols = [SPEC["entity"], SPEC["time"], SPEC["cohort"], SPEC["treat"], *CONTROLS]
-        self.fd = {name: batched.FixedDesign(design[cols], controls=CONTROLS, estimators=[name],
-                                             n_draws=options.n_boot_imputation, seed=imputation_seed(options))
-                   for name in LINEAR if name in options.estimators}
+        names = [name for name in LINEAR if name in options.estimators]
+        self.fd = batched.FixedDesign(design[cols], controls=CONTROLS, estimators=names,
+                                      n_draws=options.n_boot_imputation, seed=imputation_seed(options))
         self.df_t = design[SPEC["entity"]].nunique() - 1
 
     def rows(self, name: str, outcomes: dict, truths: list[dict], seeds: list[int]) -> list[list[dict]]:
-        fd, Y = self.fd[name], outcomes["nqp"]
-        est = fd.estimates(Y)
+        fd, Y = self.fd, outcomes["nqp"]
+        est, se = fd.estimate(name, Y)
         if name == "imputation":
             lo_p, hi_p = fd.parts[name].interval(Y[fd.order], LEVEL)
         out = []
-        for r, e in enumerate(est.itertuples(index=False)):
-            lo, hi, p = _inference(BATCHED_INFERENCE[name], float(e.estimate), float(e.se), self.df_t)
+        for r in range(len(est)):
+            lo, hi, p = _inference(BATCHED_INFERENCE[name], float(est[r]), float(se[r]), self.df_t)
             if name == "imputation":
                 lo, hi = float(lo_p[r]), float(hi_p[r])
-            out.append([{"estimator": name, "estimand": "att", "kind": "estimate", "estimate": float(e.estimate),
-                         "se": float(e.se), "lower": lo, "upper": hi, "pvalue": p,
+            out.append([{"estimator": name, "estimand": "att", "kind": "estimate", "estimate": float(est[r]),
+                         "se": float(se[r]), "lower": lo, "upper": hi, "pvalue": p,
                          "truth": float(truths[r].get("att", np.nan))}])
         return out
 
