@@ -343,3 +343,32 @@ def test_the_checks_can_fail():
         fig.canvas.draw()
         assert data_under_legends(fig) == []
         plt.close(fig)
+
+
+def test_the_theme_is_seaborns_whitegrid_without_importing_seaborn():
+    """set_theme writes seaborn's whitegrid settings itself (a chapter kernel then need not import
+    seaborn and scipy.stats): every setting equals what seaborn's own set_theme gives."""
+    import subprocess
+    import sys
+
+    code = ("import sys, matplotlib; matplotlib.use('Agg'); from replication.report import figures; "
+            "figures.set_theme(); print('seaborn' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+    import matplotlib as mpl
+    import seaborn as sns
+    from matplotlib.colors import to_rgba
+
+    from replication.report import figures
+    from replication.report.figure_style import PALETTE, THEME_RC
+
+    with mpl.rc_context():
+        figures.set_theme()
+        ours = dict(mpl.rcParams)
+    with mpl.rc_context():
+        sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, rc=THEME_RC)
+        theirs = dict(mpl.rcParams)
+    differ = [k for k in theirs if k not in ("image.cmap", "axes.prop_cycle") and ours[k] != theirs[k]]
+    assert differ == [], {k: (ours[k], theirs[k]) for k in differ}
+    assert [to_rgba(c) for c in ours["axes.prop_cycle"].by_key()["color"]] == \
+        [to_rgba(c) for c in theirs["axes.prop_cycle"].by_key()["color"]]

@@ -15,7 +15,6 @@ import pandas as pd
 
 try:
     import matplotlib.pyplot as plt
-    import seaborn as sns
     from matplotlib.lines import Line2D
 except ModuleNotFoundError as e:  # the library's core dependencies leave plotting out
     raise ModuleNotFoundError(f"replication.report.figures needs {e.name}, which the package's core dependencies "
@@ -23,15 +22,28 @@ except ModuleNotFoundError as e:  # the library's core dependencies leave plotti
                               "'replication[book]')", name=e.name) from e
 
 from replication.report.figure_style import (BATCH_COLOURS, COLUMN_PX, DPI, MIN_TEXT_PX, YEAR_COLOURS,  # noqa: F401
-                                             FONT_PT, INDEX_UNIT, MAPS, NEVER_COLOUR, PALETTE, THEME_RC, WIDTH,
+                                             FONT_PT, INDEX_UNIT, MAPS, NEVER_COLOUR, PALETTE, SEABORN_WHITEGRID,
+                                             THEME_RC, WIDTH,
                                              column_label, first_years, lr_set_title, lr_zoom_window,
                                              province_outlines, runs, threshold_label, year_colours)
 
 
 def set_theme() -> None:
-    """The book's figure theme (call once per notebook): seaborn's whitegrid, the figure
-    width and dpi of the text column, constrained layout, fonts of at least 9 pt."""
-    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, rc=THEME_RC)
+    """The book's figure theme (call once per notebook): seaborn's whitegrid (its settings,
+    without importing seaborn), the book's colours, the figure width and dpi of the text
+    column, constrained layout, fonts of at least 9 pt."""
+    from cycler import cycler
+
+    plt.rcParams.update({**SEABORN_WHITEGRID, "axes.prop_cycle": cycler(color=PALETTE), **THEME_RC})
+
+
+def _sns():
+    """seaborn, imported by the figures that draw with it (not by every chapter)."""
+    try:
+        import seaborn as sns
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError("this figure needs seaborn: pip install 'replication[plot]'", name=e.name) from e
+    return sns
 
 
 def _figure(height: float, **kw):
@@ -157,7 +169,7 @@ def timing_heatmap(panel: pd.DataFrame, *, column: str = "did", max_rows: int | 
 def distribution_by_group(panel: pd.DataFrame, column: str, by: str = "region", *, log: bool = False) -> plt.Figure:
     """Boxplots of one variable by group and year."""
     fig, ax = _figure(4.4)
-    sns.boxplot(data=panel, x="year", y=column, hue=by, ax=ax, fliersize=1, linewidth=0.7)
+    _sns().boxplot(data=panel, x="year", y=column, hue=by, ax=ax, fliersize=1, linewidth=0.7)
     if log:
         ax.set_yscale("log")
     ax.tick_params(axis="x", rotation=90)
@@ -172,7 +184,7 @@ def weights_bar(weights: pd.DataFrame) -> plt.Figure:
     d = weights.melt(id_vars=["label"], value_vars=sources, var_name="source", value_name="weight")
     colours = {"paper weight": PALETTE[1], "our weight": PALETTE[0]}
     fig, ax = _figure(0.3 * weights["label"].nunique() * len(sources) / 2 + 1.6)
-    sns.barplot(data=d, y="label", x="weight", hue="source", ax=ax, palette=[colours[s] for s in sources])
+    _sns().barplot(data=d, y="label", x="weight", hue="source", ax=ax, palette=[colours[s] for s in sources])
     ax.set(ylabel="indicator", xlabel="entropy weight (share of the index; the weights sum to 1)")
     _legend_below(fig, ncols=2)
     return fig
@@ -199,7 +211,7 @@ def placebo_figure(result, *, truth: float | None = None) -> plt.Figure:
     scatter of their p-values, and the real estimate as a dashed line."""
     d = result.draws
     fig, ax = _figure(4.4)
-    sns.kdeplot(d["estimate"], ax=ax, color=PALETTE[0], fill=True, alpha=0.2, label="density of placebo coefficients")
+    _sns().kdeplot(d["estimate"], ax=ax, color=PALETTE[0], fill=True, alpha=0.2, label="density of placebo coefficients")
     ax2 = ax.twinx()
     ax2.scatter(d["estimate"], d["p_value"], s=10, color=PALETTE[5], alpha=0.6, label="p-value of each draw (right axis)")
     ax2.axhline(0.1, color=PALETTE[5], linestyle=":", linewidth=0.8, label="p = 0.1")
