@@ -553,3 +553,22 @@ def test_on_a_users_panel_default_data_code_cells_are_not_executed_and_long_chap
     nbs = [tmp_path / f"{s}.ipynb" for s in ("01_a", "02_b", "03_c", "04_d")]
     assert [p.stem for p in by_expected_time(nbs, record)] == ["02_b", "01_a", "03_c", "04_d"]
     assert by_expected_time(nbs, tmp_path / "none.csv") == nbs
+
+
+def test_the_runners_papermill_executes_without_the_slow_iri_checker(tmp_path):
+    """replication.book.papermill_main is papermill's command line (parameters injected, cells
+    run) without importing jsonschema's optional rfc3987_syntax (1.2 s of every chapter's start)."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import sys\nprint(x * 2, 'rfc3987_syntax' in sys.modules)")]
+    src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, src)
+    subprocess.run([sys.executable, "-m", "replication.book.papermill_main", str(src), str(out), "-p", "x", "21",
+                    "-k", "python3", "--no-progress-bar"], check=True, capture_output=True, timeout=120)
+    assert nbformat.read(out, as_version=4).cells[-1].outputs[0]["text"].strip() == "42 False"
+    code = ("import sys; sys.argv = ['papermill', '--help']\nfrom replication.book import papermill_main\n"
+            "try:\n    papermill_main.main()\nexcept SystemExit:\n    pass\n"
+            "print('IRI', sys.modules.get('rfc3987_syntax', 'absent'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert "IRI None" in done.stdout and "Usage: papermill" in done.stdout

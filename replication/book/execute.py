@@ -105,7 +105,8 @@ class Job:
         self.log = open(tmp / f"{nb.stem}.log", "w")
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "papermill", str(self.source), str(out), "-f", str(pfile), "--cwd", str(cwd),
+            [sys.executable, "-m", "replication.book.papermill_main", str(self.source), str(out), "-f", str(pfile),
+             "--cwd", str(cwd),
              "-k", "python3", "--no-progress-bar"],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=kernel_environment())
 

@@ -161,3 +161,22 @@ def lr_set_title(name: str, g: np.ndarray, L: np.ndarray, crit: float, est: floa
         title += (f"\n(+ {len(others)} more piece{'s' if len(others) > 1 else ''} with LR ≤ {crit:.2f}"
                   f" between {g[others[0][0]]:.4f} and {g[others[-1][1]]:.4f})")
     return title
+
+
+def set_theme() -> None:
+    """The book's figure theme (call once per notebook): seaborn's whitegrid (its settings,
+    without importing seaborn), the book's colours, the figure width and dpi of the text
+    column, constrained layout, fonts of at least 9 pt."""
+    import matplotlib.pyplot as plt
+    from cycler import cycler
+
+    plt.rcParams.update({**SEABORN_WHITEGRID, "axes.prop_cycle": cycler(color=PALETTE), **THEME_RC})
+
+
+def seaborn():
+    """seaborn, imported by the figures that draw with it (not by every chapter)."""
+    try:
+        import seaborn as sns
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError("this figure needs seaborn: pip install 'replication[plot]'", name=e.name) from e
+    return sns

@@ -22,28 +22,10 @@ except ModuleNotFoundError as e:  # the library's core dependencies leave plotti
                               "'replication[book]')", name=e.name) from e
 
 from replication.report.figure_style import (BATCH_COLOURS, COLUMN_PX, DPI, MIN_TEXT_PX, YEAR_COLOURS,  # noqa: F401
-                                             FONT_PT, INDEX_UNIT, MAPS, NEVER_COLOUR, PALETTE, SEABORN_WHITEGRID,
-                                             THEME_RC, WIDTH,
+                                             FONT_PT, INDEX_UNIT, MAPS, NEVER_COLOUR, PALETTE, THEME_RC, WIDTH,
+                                             seaborn as _sns, set_theme,
                                              column_label, first_years, lr_set_title, lr_zoom_window,
                                              province_outlines, runs, threshold_label, year_colours)
-
-
-def set_theme() -> None:
-    """The book's figure theme (call once per notebook): seaborn's whitegrid (its settings,
-    without importing seaborn), the book's colours, the figure width and dpi of the text
-    column, constrained layout, fonts of at least 9 pt."""
-    from cycler import cycler
-
-    plt.rcParams.update({**SEABORN_WHITEGRID, "axes.prop_cycle": cycler(color=PALETTE), **THEME_RC})
-
-
-def _sns():
-    """seaborn, imported by the figures that draw with it (not by every chapter)."""
-    try:
-        import seaborn as sns
-    except ModuleNotFoundError as e:
-        raise ModuleNotFoundError("this figure needs seaborn: pip install 'replication[plot]'", name=e.name) from e
-    return sns
 
 
 def _figure(height: float, **kw):
