@@ -28,9 +28,9 @@ def main() -> None:
     t0 = time.perf_counter()
     naive = placebo.naive_permutation_test(panel, "nqp", list(CONTROLS), PY[:, :N_NAIVE])
     t_naive = (time.perf_counter() - t0) * N_DRAWS / N_NAIVE
-    diff = np.abs(naive - ours.draws["coef"].to_numpy()[:N_NAIVE]).max()
+    diff = np.abs(naive - ours.draws["estimate"].to_numpy()[:N_NAIVE]).max()
     assert diff < 1e-10, f"implementations disagree: max |diff| = {diff}"
-    t_pf, diff_pf = pyfixest_loop(panel, PY[:, :N_NAIVE], ours.draws["coef"].to_numpy()[:N_NAIVE])
+    t_pf, diff_pf = pyfixest_loop(panel, PY[:, :N_NAIVE], ours.draws["estimate"].to_numpy()[:N_NAIVE])
     print(f"placebo, {N_DRAWS} draws, {len(panel)} city-years (coefficients agree to {diff:.1e})")
     print(f"  {'implementation':<34}{'seconds':>10}{'ratio':>10}")
     print(f"  {'vectorised (replication.estimators.placebo)':<34}{t_ours:>10.3f}{1.0:>10.1f}")

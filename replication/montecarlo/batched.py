@@ -116,15 +116,17 @@ def _check_design(design, entity, time, cohort, treat, controls, estimators) -> 
     if missing:
         raise ValueError(f"design has no column(s) {missing}; name the columns with entity=, time=, cohort=, "
                          f"treat=, controls= (has: {list(design.columns)[:20]})")
-    dup = design.duplicated([entity, time])
-    if dup.any():
-        raise ValueError(f"design has {int(dup.sum())} duplicated {entity}-{time} row(s); one row per {entity} and "
+    e, _ = within.group_codes(design[entity].to_numpy())
+    t, nt = within.group_codes(design[time].to_numpy())
+    n_dup = len(e) - len(np.unique(e * nt + t))
+    if n_dup:
+        raise ValueError(f"design has {n_dup} duplicated {entity}-{time} row(s); one row per {entity} and "
                          f"{time} is needed")
     nan = [c for c in cols if c != cohort and design[c].isna().any()]
     if nan:
         raise ValueError(f"design has missing values in {nan}; drop those rows from design and Y (the fixed design "
                          "holds them out of every replication)")
-    return design.reset_index(drop=True)
+    return design[cols].reset_index(drop=True)  # the columns the estimators use (copying all would cost more)
 
 
 def _check_outcomes(Y, n_rows: int) -> np.ndarray:
