@@ -106,7 +106,7 @@ def _run_block(options: StudyOptions, reps, *, batch: bool = True) -> pd.DataFra
                 rows += done[(r, name)]
                 continue
             for row in run_estimator(name, d.panel, d.truth, options, resampling_seed(options, name, d)):
-                rows.append({"rep": d.rep, "seed": d.seed, "path": "looped", "note": notes.get(name, ""), **row})
+                rows.append({"rep": d.rep, "seed": d.seed, "path": "looped", "note": notes.get((r, name), ""), **row})
     out = pd.DataFrame(rows).reindex(columns=COLUMNS)
     out["path"] = out["path"].fillna("")
     out["note"] = out["note"].fillna("")
@@ -115,8 +115,8 @@ def _run_block(options: StudyOptions, reps, *, batch: bool = True) -> pd.DataFra
 
 def _batched(options: StudyOptions, draws: list[Draw], *, fixed: bool) -> tuple[dict, dict]:
     """{(rep, estimator): rows} of every batched estimator for ``draws`` (one design: the study's
-    fixed one, its work cached, or one replication's own), and {estimator: why it fell back to
-    the loop}."""
+    fixed one, its work cached, or one replication's own), and {(rep, estimator): why it fell
+    back to the loop}."""
     if fixed:
         _same_design(options, draws)
     design = draws[0].panel  # all columns (the redrawn ones are to be ignored by the batches)
@@ -134,9 +134,9 @@ def _batched(options: StudyOptions, draws: list[Draw], *, fixed: bool) -> tuple[
                 for d, rows in zip(draws, inst.rows(name, outcomes, truths, seeds)):
                     done[(d.rep, name)] = [{"rep": d.rep, "seed": d.seed, "path": "batched", **row} for row in rows]
         except Exception as e:  # noqa: BLE001 - the loop still runs the estimator; the reason is kept
-            for name in names:
-                notes[name] = f"batched path failed ({type(e).__name__}: {e}); looped"[:300]
-                done = {k: v for k, v in done.items() if k[1] != name}
+            why = f"batched path failed ({type(e).__name__}: {e}); looped"[:300]
+            notes.update({(d.rep, name): why for d in draws for name in names})
+            done = {k: v for k, v in done.items() if k[1] not in names}
     return done, notes
 
 
