@@ -171,12 +171,3 @@ def set_theme() -> None:
     from cycler import cycler
 
     plt.rcParams.update({**SEABORN_WHITEGRID, "axes.prop_cycle": cycler(color=PALETTE), **THEME_RC})
-
-
-def seaborn():
-    """seaborn, imported by the figures that draw with it (not by every chapter)."""
-    try:
-        import seaborn as sns
-    except ModuleNotFoundError as e:
-        raise ModuleNotFoundError("this figure needs seaborn: pip install 'replication[plot]'", name=e.name) from e
-    return sns

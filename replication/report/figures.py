@@ -23,9 +23,18 @@ except ModuleNotFoundError as e:  # the library's core dependencies leave plotti
 
 from replication.report.figure_style import (BATCH_COLOURS, COLUMN_PX, DPI, MIN_TEXT_PX, YEAR_COLOURS,  # noqa: F401
                                              FONT_PT, INDEX_UNIT, MAPS, NEVER_COLOUR, PALETTE, THEME_RC, WIDTH,
-                                             seaborn as _sns, set_theme,
+                                             set_theme,
                                              column_label, first_years, lr_set_title, lr_zoom_window,
                                              province_outlines, runs, threshold_label, year_colours)
+
+
+def _sns():
+    """seaborn, imported by the figures that draw with it (not by every chapter)."""
+    try:
+        import seaborn as sns
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError("this figure needs seaborn: pip install 'replication[plot]'", name=e.name) from e
+    return sns
 
 
 def _figure(height: float, **kw):
